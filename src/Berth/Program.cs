@@ -1,0 +1,2 @@
+Console.WriteLine("hello from berth");
+return 0;
