@@ -1,2 +1,3 @@
-Console.WriteLine("hello from berth");
-return 0;
+using Berth;
+
+return MultiCall.Run(args);

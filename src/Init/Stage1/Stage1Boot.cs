@@ -1,0 +1,149 @@
+using Berth.Runtime.Kernel;
+using Berth.Runtime.Linux;
+using static Berth.Runtime.Interop.Consts;
+
+namespace Berth.Init.Stage1;
+
+/// <summary>
+/// Stage 1 runs as /init in the initramfs: it loads the storage and filesystem drivers, mounts the
+/// booted slot's root read-only, STATE read-write, tmpfs for the volatile directories and a
+/// writable /etc, and hands over to stage 2 on the real root.
+/// </summary>
+public sealed class Stage1Boot
+{
+    public const string NewRoot = "/newroot";
+
+    /// <summary>Loaded before anything else so the disk is probed while the rest loads.</summary>
+    private static readonly string[] StorageModules = ["virtio_pci", "virtio_blk", "virtio_scsi", "nvme", "ahci", "sd_mod"];
+    private static readonly string[] FilesystemModules = ["squashfs", "overlay", "ext4"];
+
+    private readonly BootTimeline _timeline = new(stage: 1);
+    private KernelCommandLine _cmdline = new("");
+
+    public void Run(double startMs)
+    {
+        _timeline.Record("kernel", 0, startMs);
+        _timeline.Step("mount-pseudo", MountPseudoFilesystems);
+        BootLog.AttachKernelLog();
+        ConsoleStdio.Ensure();
+        _cmdline = KernelCommandLine.FromProc();
+        BootLog.Quiet = !_cmdline.Flag("berth.debug");
+        BootLog.Notice($"stage 1 ({BerthVersion.Current}) at {startMs / 1000:F3}s");
+        foreach (var w in _cmdline.Warnings) BootLog.Warn(w);
+        if (_cmdline.Get("berth.emergency") == "stage1")
+            throw new EmergencyRequestedException("berth.emergency=stage1 on the kernel command line");
+
+        _timeline.Step("load-modules", LoadModules);
+        string slot = (_cmdline.Get("berth.slot") ?? "A").ToUpperInvariant();
+        if (slot is not ("A" or "B"))
+        {
+            BootLog.Warn($"berth.slot={slot} is not A or B; booting slot A");
+            slot = "A";
+        }
+        var finder = new PartitionFinder();
+        var timeout = TimeSpan.FromSeconds(_cmdline.GetInt("berth.device_timeout", 10));
+        string slotLabel = "berth-" + slot.ToLowerInvariant();
+        var slotDevice = _timeline.Step("wait-root-device", () => finder.WaitFor(slotLabel, timeout))
+            ?? throw new BootFailureException(
+                $"no partition labelled '{slotLabel}' appeared within {timeout.TotalSeconds:F0}s (found: {finder.DescribeAll()})");
+
+        _timeline.Step("mount-root", () =>
+        {
+            Files.MakeDirectories(NewRoot);
+            Mounts.Mount(slotDevice.DevicePath, NewRoot, "squashfs", MS_RDONLY | MS_NODEV);
+        });
+
+        _timeline.Step("mount-volatile", () =>
+        {
+            Mounts.Mount("tmpfs", NewRoot + "/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+            Mounts.Mount("tmpfs", NewRoot + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+            Mounts.Mount("tmpfs", NewRoot + "/var", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755");
+            Files.MakeDirectories(NewRoot + "/run/berth");
+        });
+
+        var state = _timeline.Step("mount-state", () => MountState(finder));
+        File.WriteAllText(NewRoot + "/run/berth/state-outcome", state.ToString().ToLowerInvariant() + "\n");
+        File.WriteAllText(NewRoot + "/run/berth/slot", slot + "\n");
+
+        _timeline.Step("mount-etc-overlay", () =>
+        {
+            // /etc is the image's, made writable for this boot only; configuration that must last
+            // lives in STATE and is applied again at every boot.
+            Files.MakeDirectories(NewRoot + "/run/berth/etc/upper");
+            Files.MakeDirectories(NewRoot + "/run/berth/etc/work");
+            Mounts.Mount("etc", NewRoot + "/etc", "overlay", MS_NOSUID | MS_NODEV,
+                $"lowerdir={NewRoot}/etc,upperdir={NewRoot}/run/berth/etc/upper,workdir={NewRoot}/run/berth/etc/work");
+        });
+
+        if (!File.Exists(NewRoot + "/sbin/init") && !IsSymlink(NewRoot + "/sbin/init"))
+            throw new BootFailureException($"the root filesystem of slot {slot} ({slotDevice.DevicePath}) has no /sbin/init");
+
+        var switchRoot = new SwitchRoot(NewRoot);
+        _timeline.Step("switch-root", () =>
+        {
+            switchRoot.MoveMounts("/dev", "/proc", "/sys");
+            switchRoot.FreeInitramfs();
+        });
+        File.WriteAllText(NewRoot + BootTimeline.Stage1HandoffPath, _timeline.ToHandoffText());
+        switchRoot.EnterAndExec("/sbin/init", ["/sbin/init"]);
+    }
+
+    private static bool IsSymlink(string path)
+    {
+        try { return Files.LStat(path).IsSymlink; } catch (SyscallException) { return false; }
+    }
+
+    private static void MountPseudoFilesystems()
+    {
+        Mounts.MountAt("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        Mounts.MountAt("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+        Mounts.MountAt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
+    }
+
+    private void LoadModules()
+    {
+        var loader = ModuleLoader.ForRunningKernel();
+        var extra = (_cmdline.Get("berth.modules") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var name in StorageModules.Concat(FilesystemModules))
+        {
+            try { loader.Load(name); }
+            catch (ModuleNotFoundException e) { BootLog.Warn(e.Message); }
+        }
+        foreach (var name in extra)
+        {
+            try { loader.Load(name); }
+            catch (Exception e) when (e is ModuleNotFoundException or SyscallException) { BootLog.Warn($"berth.modules: {e.Message}"); }
+        }
+        // Without these two the root cannot be mounted: say which one is missing.
+        foreach (var required in new[] { "virtio_blk", "squashfs" })
+            if (loader.Index.Find(required) is null && !loader.Index.IsBuiltin(required))
+                throw new BootFailureException($"required kernel module '{required}' is not in the initramfs ({loader.Index.Root})");
+    }
+
+    private StateOutcome MountState(PartitionFinder finder)
+    {
+        string target = NewRoot + "/var/lib/berth";
+        var warn = (string m) => BootLog.Warn(m);
+        var state = new StatePartition(NewRoot);
+        StateOutcome outcome;
+        if (_cmdline.Get("berth.state") == "tmpfs")
+        {
+            Files.MakeDirectories(target);
+            Mounts.Mount("state", target, "tmpfs", MS_NODEV | MS_NOSUID, "mode=0755");
+            BootLog.Warn("berth.state=tmpfs: STATE is a tmpfs, NOTHING WILL SURVIVE A REBOOT");
+            outcome = StateOutcome.Disabled;
+        }
+        else
+        {
+            var device = finder.Scan().FirstOrDefault(d => d.PartitionLabel == StatePartition.Label);
+            outcome = state.MountAt(device, target, warn);
+        }
+        // /var/log lives on STATE so logs survive reboots.
+        Files.MakeDirectories(target + "/log");
+        Files.MakeDirectories(NewRoot + "/var/log");
+        Mounts.Bind(target + "/log", NewRoot + "/var/log");
+        foreach (var d in new[] { "/var/tmp", "/var/lib", "/var/cache" })
+            Files.MakeDirectories(NewRoot + d);
+        return outcome;
+    }
+}

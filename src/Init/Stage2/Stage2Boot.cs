@@ -1,0 +1,140 @@
+using System.Globalization;
+using Berth.Runtime.Kernel;
+using Berth.Runtime.Linux;
+using Berth.SystemServices.Console;
+
+namespace Berth.Init.Stage2;
+
+/// <summary>
+/// Stage 2 runs as /sbin/init on the real root: it finishes the mounts, sets up cgroups, the
+/// hostname and loopback, starts the services, prints the ready line, and then supervises until
+/// a power signal starts the orderly shutdown.
+/// </summary>
+public sealed class Stage2Boot
+{
+    private readonly BootTimeline _timeline = new(stage: 2);
+    private readonly ChildReaper _reaper;
+    private readonly ServiceSupervisor _supervisor;
+    private readonly ManualResetEventSlim _shutdownRequested = new();
+    private PowerAction _action = PowerAction.Reboot;
+    private string _reason = "";
+    private KernelCommandLine _cmdline = new("");
+
+    public Stage2Boot(ChildReaper reaper)
+    {
+        _reaper = reaper;
+        _supervisor = new ServiceSupervisor(reaper);
+    }
+
+    public void RequestShutdown(PowerAction action, string reason)
+    {
+        lock (_shutdownRequested)
+        {
+            if (_shutdownRequested.IsSet) return;
+            _action = action;
+            _reason = reason;
+            _shutdownRequested.Set();
+        }
+    }
+
+    public void Run(double startMs)
+    {
+        ConsoleStdio.Ensure();
+        BootLog.AttachKernelLog();
+        _cmdline = KernelCommandLine.FromProc();
+        BootLog.Quiet = !_cmdline.Flag("berth.debug");
+        var warnings = new List<string>();
+        Action<string> warn = BootLog.Warn;
+
+        if (File.Exists(BootTimeline.Stage1HandoffPath))
+            foreach (var step in BootTimeline.ParseHandoff(File.ReadAllText(BootTimeline.Stage1HandoffPath)))
+                _timeline.Add(step);
+        _timeline.Record("exec-stage2", _timeline.Steps.Count > 0 ? _timeline.Steps.Max(s => s.StartMs + s.DurationMs) : startMs,
+            startMs - (_timeline.Steps.Count > 0 ? _timeline.Steps.Max(s => s.StartMs + s.DurationMs) : startMs));
+        BootLog.Info($"stage 2 ({BerthVersion.Current}) at {startMs / 1000:F3}s");
+
+        PowerRequests.RouteTo(RequestShutdown);
+        _reaper.Start();
+
+        if (_cmdline.Get("berth.emergency") == "stage2")
+            throw new EmergencyRequestedException("berth.emergency=stage2 on the kernel command line");
+
+        _timeline.Step("mount-pseudo", () => PseudoFilesystems.MountRest(warn));
+        _timeline.Step("cgroups", () => CgroupSetup.EnableControllers(warn));
+        _timeline.Step("hostname", SetHostname);
+        _timeline.Step("loopback", () =>
+        {
+            try { NetworkInterfaces.SetUp("lo"); }
+            catch (SyscallException e) { warn($"loopback: {e.Message}"); }
+        });
+        var coldplugErrors = new List<string>();
+        _timeline.Step("coldplug-modules", () =>
+        {
+            try { ModuleColdplug.Run(ModuleLoader.ForRunningKernel(), coldplugErrors); }
+            catch (Exception e) when (e is FileNotFoundException or SyscallException) { warn($"coldplug: {e.Message}"); }
+        });
+        foreach (var e in coldplugErrors) BootLog.Info($"coldplug: {e}");
+
+        _timeline.Step("start-services", StartServices);
+
+        double readyMs = BootTimeline.NowMs;
+        _timeline.Record("ready", readyMs, 0);
+        ReportReady(readyMs);
+
+        switch (_cmdline.Get("berth.on_ready"))
+        {
+            case "poweroff": RequestShutdown(PowerAction.PowerOff, "berth.on_ready=poweroff"); break;
+            case "reboot": RequestShutdown(PowerAction.Reboot, "berth.on_ready=reboot"); break;
+            case "halt": RequestShutdown(PowerAction.Halt, "berth.on_ready=halt"); break;
+            case null: break;
+            case var other: warn($"berth.on_ready={other} is not poweroff, reboot or halt; ignored"); break;
+        }
+
+        _shutdownRequested.Wait();
+        var grace = TimeSpan.FromSeconds(_cmdline.GetInt("berth.shutdown_grace", 5));
+        new ShutdownSequencer(_supervisor, grace).Run(_action, _reason);
+    }
+
+    private void SetHostname()
+    {
+        string? name = _cmdline.Get("berth.hostname");
+        if (string.IsNullOrEmpty(name) && File.Exists("/etc/hostname")) name = File.ReadAllText("/etc/hostname").Trim();
+        if (string.IsNullOrEmpty(name)) name = "berth";
+        try
+        {
+            SystemControl.SetHostname(name);
+            File.WriteAllText("/etc/hostname", name + "\n");
+        }
+        catch (Exception e) when (e is SyscallException or IOException) { BootLog.Warn($"hostname: {e.Message}"); }
+    }
+
+    private void StartServices()
+    {
+        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
+        if (File.Exists("/dev/" + tty))
+            _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
+        else BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
+
+        // The agent port is found off the boot path: the ready line does not wait for it.
+        if (AgentPort.VirtioSerialPresent())
+            new Thread(() =>
+            {
+                var device = AgentPort.WaitFor(TimeSpan.FromSeconds(10));
+                if (device is not null) _supervisor.Start(AgentPort.Service(device));
+            }) { IsBackground = true, Name = "agent-port" }.Start();
+    }
+
+    private void ReportReady(double readyMs)
+    {
+        int services = _supervisor.Count;
+        string line = string.Create(CultureInfo.InvariantCulture, $"berth ready uptime={readyMs / 1000:F3} services={services}");
+        BootLog.ConsoleOnly(line);
+        BootLog.KmsgOnly(5, line);
+        try
+        {
+            Files.MakeDirectories("/run/berth");
+            File.WriteAllBytes(BootTimeline.JsonPath, _timeline.ToJson(readyMs, services));
+        }
+        catch (Exception e) { BootLog.Warn($"boot timeline: {e.Message}"); }
+    }
+}

@@ -1,0 +1,213 @@
+using System.Runtime.InteropServices;
+
+namespace Berth.Runtime.Interop;
+
+/// <summary>
+/// The one place where Berth calls into libc. Everything here is a thin, source-generated
+/// binding; callers go through the typed wrappers in <c>Berth.Runtime.Linux</c>, which turn
+/// errno into <see cref="SyscallException"/> carrying the path or object involved.
+/// </summary>
+internal static unsafe partial class LibC
+{
+    private const string Lib = "libc";
+
+    // ---- files and descriptors ----
+    [LibraryImport(Lib, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "read", SetLastError = true)]
+    internal static partial nint Read(int fd, byte* buf, nint count);
+
+    [LibraryImport(Lib, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, byte* buf, nint count);
+
+    [LibraryImport(Lib, EntryPoint = "pread", SetLastError = true)]
+    internal static partial nint PRead(int fd, byte* buf, nint count, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "pwrite", SetLastError = true)]
+    internal static partial nint PWrite(int fd, byte* buf, nint count, long offset);
+
+    [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int FSync(int fd);
+
+    [LibraryImport(Lib, EntryPoint = "dup2", SetLastError = true)]
+    internal static partial int Dup2(int oldfd, int newfd);
+
+    [LibraryImport(Lib, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int Fcntl(int fd, int cmd, int arg);
+
+    [LibraryImport(Lib, EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(int fd, ulong request, void* arg);
+
+    [LibraryImport(Lib, EntryPoint = "lseek", SetLastError = true)]
+    internal static partial long LSeek(int fd, long offset, int whence);
+
+    [LibraryImport(Lib, EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int LStat(string path, out Stat buf);
+
+    [LibraryImport(Lib, EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int StatPath(string path, out Stat buf);
+
+    [LibraryImport(Lib, EntryPoint = "statfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int StatFs(string path, out StatFsBuf buf);
+
+    [LibraryImport(Lib, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Unlink(string path);
+
+    [LibraryImport(Lib, EntryPoint = "rmdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Rmdir(string path);
+
+    [LibraryImport(Lib, EntryPoint = "mkdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mkdir(string path, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "mknod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mknod(string path, int mode, ulong dev);
+
+    [LibraryImport(Lib, EntryPoint = "symlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Symlink(string target, string linkpath);
+
+    [LibraryImport(Lib, EntryPoint = "chmod", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chmod(string path, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "umask")]
+    internal static partial int Umask(int mask);
+
+    [LibraryImport(Lib, EntryPoint = "sync")]
+    internal static partial void Sync();
+
+    // ---- mounts and roots ----
+    [LibraryImport(Lib, EntryPoint = "mount", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Mount(string? source, string target, string? fstype, ulong flags, string? data);
+
+    [LibraryImport(Lib, EntryPoint = "umount2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Umount2(string target, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chdir(string path);
+
+    [LibraryImport(Lib, EntryPoint = "chroot", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chroot(string path);
+
+    // ---- processes ----
+    [LibraryImport(Lib, EntryPoint = "getpid")]
+    internal static partial int GetPid();
+
+    [LibraryImport(Lib, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int sig);
+
+    [LibraryImport(Lib, EntryPoint = "wait4", SetLastError = true)]
+    internal static partial int Wait4(int pid, out int status, int options, void* rusage);
+
+    [LibraryImport(Lib, EntryPoint = "execve", SetLastError = true)]
+    internal static partial int Execve(byte* path, byte** argv, byte** envp);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn", SetLastError = true)]
+    internal static partial int PosixSpawn(out int pid, byte* path, void* fileActions, void* attr, byte** argv, byte** envp);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_init")]
+    internal static partial int PosixSpawnFileActionsInit(void* fa);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_destroy")]
+    internal static partial int PosixSpawnFileActionsDestroy(void* fa);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addopen")]
+    internal static partial int PosixSpawnFileActionsAddOpen(void* fa, int fd, byte* path, int oflag, int mode);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_adddup2")]
+    internal static partial int PosixSpawnFileActionsAddDup2(void* fa, int fd, int newfd);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawn_file_actions_addchdir_np")]
+    internal static partial int PosixSpawnFileActionsAddChdir(void* fa, byte* path);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_init")]
+    internal static partial int PosixSpawnAttrInit(void* attr);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_destroy")]
+    internal static partial int PosixSpawnAttrDestroy(void* attr);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_setflags")]
+    internal static partial int PosixSpawnAttrSetFlags(void* attr, short flags);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_setsigmask")]
+    internal static partial int PosixSpawnAttrSetSigMask(void* attr, void* sigset);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_setsigdefault")]
+    internal static partial int PosixSpawnAttrSetSigDefault(void* attr, void* sigset);
+
+    [LibraryImport(Lib, EntryPoint = "posix_spawnattr_setpgroup")]
+    internal static partial int PosixSpawnAttrSetPGroup(void* attr, int pgroup);
+
+    [LibraryImport(Lib, EntryPoint = "sigemptyset")]
+    internal static partial int SigEmptySet(void* set);
+
+    [LibraryImport(Lib, EntryPoint = "sigfillset")]
+    internal static partial int SigFillSet(void* set);
+
+    [LibraryImport(Lib, EntryPoint = "sigdelset")]
+    internal static partial int SigDelSet(void* set, int sig);
+
+    [LibraryImport(Lib, EntryPoint = "prctl", SetLastError = true)]
+    internal static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
+
+    // ---- system ----
+    [LibraryImport(Lib, EntryPoint = "reboot", SetLastError = true)]
+    internal static partial int Reboot(int cmd);
+
+    [LibraryImport(Lib, EntryPoint = "sethostname", SetLastError = true)]
+    internal static partial int SetHostname(byte* name, nuint len);
+
+    [LibraryImport(Lib, EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGetTime(int clockId, out TimeSpec ts);
+
+    [LibraryImport(Lib, EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall3(long number, nint a1, nint a2, nint a3);
+
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall2(long number, nint a1, nint a2);
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>struct stat as laid out by glibc on x86_64.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Stat
+    {
+        public ulong Dev;
+        public ulong Ino;
+        public ulong NLink;
+        public uint Mode;
+        public uint Uid;
+        public uint Gid;
+        public int Pad0;
+        public ulong RDev;
+        public long Size;
+        public long BlkSize;
+        public long Blocks;
+        public long ATime, ATimeNsec, MTime, MTimeNsec, CTime, CTimeNsec;
+        public long Reserved0, Reserved1, Reserved2;
+    }
+
+    /// <summary>struct statfs as laid out by glibc on x86_64.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct StatFsBuf
+    {
+        public long Type;
+        public long BSize;
+        public ulong Blocks, BFree, BAvail, Files, FFree;
+        public ulong Fsid;
+        public long NameLen;
+        public long FragSize;
+        public long Flags;
+        public long Spare0, Spare1, Spare2, Spare3;
+    }
+}
