@@ -1,0 +1,82 @@
+# Berth: build the berth binary, the bootable disk image, and boot it in QEMU.
+#   make deps    install missing Debian packages (apt-get), check the .NET SDK
+#   make build   dotnet publish (NativeAOT) -> build/bin/berth + entry-point symlinks
+#   make image   build/berth.img (image-build/mkimage.sh)
+#   make run     deps + build + image + qemu/boot.sh  (BOOT_ARGS="--firmware uefi ...")
+#   make bench   bench/boot (BENCH_ARGS="-n 5")
+#   make test    image + dotnet test
+#   make clean
+SHELL := /bin/bash
+.DEFAULT_GOAL := image
+.DELETE_ON_ERROR:
+
+DOTNET     ?= dotnet
+BUILD      := build
+PUBLISH    := $(BUILD)/publish
+BIN        := $(BUILD)/bin
+IMAGE      := $(BUILD)/berth.img
+BOOT_ARGS  ?=
+BENCH_ARGS ?=
+
+ENTRY_POINTS := init berth-runtime syslogd devmgr console netconf ntpd acpid
+
+# C# inputs (generated files under bin/ and obj/ excluded)
+SRCS := $(shell find src -type d \( -name bin -o -name obj \) -prune -o -type f \
+          \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -print 2>/dev/null) \
+        $(wildcard Directory.Build.props Directory.Build.targets Directory.Packages.props NativeAOT.props global.json)
+
+IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub.cfg VERSION \
+                $(wildcard /boot/vmlinuz-*)
+
+DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static squashfs-tools e2fsprogs \
+                dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
+                crun runc umoci skopeo
+
+.PHONY: all deps check-dotnet build image run bench test clean
+
+all: image
+
+deps: check-dotnet
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' "$$p" 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing:$$missing"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+check-dotnet:
+	@command -v $(DOTNET) >/dev/null 2>&1 || { \
+	  echo "error: the .NET SDK ('dotnet') is not installed or not on PATH." >&2; \
+	  echo "       Berth needs the .NET 9 (or newer) SDK with NativeAOT: https://dot.net" >&2; \
+	  exit 1; }
+
+build: $(BIN)/berth
+
+$(PUBLISH)/berth: $(SRCS) | check-dotnet
+	$(DOTNET) publish src/Berth -c Release -o $(PUBLISH)
+	@touch $@
+
+$(BIN)/berth: $(PUBLISH)/berth
+	@mkdir -p $(BIN)
+	cp $(PUBLISH)/berth $(BIN)/berth.tmp && mv -f $(BIN)/berth.tmp $(BIN)/berth
+	@for e in $(ENTRY_POINTS); do ln -sfn berth $(BIN)/$$e; done
+	@echo "build: $(BIN)/berth (+ $(ENTRY_POINTS))"; ldd $(BIN)/berth | sed 's/^/  /'
+
+image: $(IMAGE)
+
+$(IMAGE): $(BIN)/berth $(IMAGE_INPUTS)
+	image-build/mkimage.sh --bin $(BIN) --out $@
+
+run: deps build image
+	qemu/boot.sh --image $(IMAGE) $(BOOT_ARGS)
+
+bench: image
+	bench/boot $(BENCH_ARGS)
+
+test: image
+	$(DOTNET) test tests/Berth.Tests -c Release
+
+clean:
+	rm -rf $(BUILD)
