@@ -36,6 +36,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+OUT=$(realpath -m "$OUT")
+BIN_DIR=$(realpath -m "$BIN_DIR")
+
 log() { echo "[mkimage] $*" >&2; }
 die() { echo "[mkimage] ERROR: $*" >&2; exit 1; }
 
