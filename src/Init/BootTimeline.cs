@@ -81,7 +81,9 @@ public sealed class BootTimeline
             w.WriteNumber("ready_uptime_ms", Math.Round(readyUptimeMs, 3));
             w.WriteNumber("services", services);
             w.WriteStartArray("steps");
-            foreach (var s in _steps.OrderBy(s => s.StartMs))
+            List<TimelineStep> snapshot;
+            lock (_steps) snapshot = _steps.OrderBy(s => s.StartMs).ToList();
+            foreach (var s in snapshot)
             {
                 w.WriteStartObject();
                 w.WriteNumber("stage", s.Stage);

@@ -13,9 +13,8 @@ public sealed class Stage1Boot
 {
     public const string NewRoot = "/newroot";
 
-    /// <summary>Loaded before anything else so the disk is probed while the rest loads.</summary>
-    private static readonly string[] StorageModules = ["virtio_pci", "virtio_blk", "virtio_scsi", "nvme", "ahci", "sd_mod"];
-    private static readonly string[] FilesystemModules = ["squashfs", "overlay", "ext4"];
+    /// <summary>How long the virtio fast path waits for the root before loading every disk driver.</summary>
+    private static readonly TimeSpan VirtioGrace = TimeSpan.FromSeconds(2);
 
     private readonly BootTimeline _timeline = new(stage: 1);
     private KernelCommandLine _cmdline = new("");
@@ -33,7 +32,10 @@ public sealed class Stage1Boot
         if (_cmdline.Get("berth.emergency") == "stage1")
             throw new EmergencyRequestedException("berth.emergency=stage1 on the kernel command line");
 
-        _timeline.Step("load-modules", LoadModules);
+        var drivers = _timeline.Step("load-disk-drivers", () => new DiskDrivers(ModuleLoader.ForRunningKernel()));
+        _timeline.Step("load-virtio-drivers", drivers.LoadVirtio);
+        _timeline.Step("load-extra-modules", () => LoadExtraModules(drivers.Loader));
+        _timeline.Step("load-squashfs", () => drivers.LoadRequired("squashfs"));
         string slot = (_cmdline.Get("berth.slot") ?? "A").ToUpperInvariant();
         if (slot is not ("A" or "B"))
         {
@@ -43,7 +45,11 @@ public sealed class Stage1Boot
         var finder = new PartitionFinder();
         var timeout = TimeSpan.FromSeconds(_cmdline.GetInt("berth.device_timeout", 10));
         string slotLabel = "berth-" + slot.ToLowerInvariant();
-        var slotDevice = _timeline.Step("wait-root-device", () => finder.WaitFor(slotLabel, timeout))
+        // Virtio first (every VM host has it, and it is all QEMU needs); only if the root is not on
+        // a virtio disk are the drivers of every other disk controller present loaded.
+        var slotDevice = _timeline.Step("wait-root-device", () =>
+                finder.WaitFor(slotLabel, drivers.HasVirtioStorage ? VirtioGrace : TimeSpan.Zero)
+                ?? LoadAllStorageAndWait(drivers, finder, slotLabel, timeout))
             ?? throw new BootFailureException(
                 $"no partition labelled '{slotLabel}' appeared within {timeout.TotalSeconds:F0}s (found: {finder.DescribeAll()})");
 
@@ -61,6 +67,11 @@ public sealed class Stage1Boot
             Files.MakeDirectories(NewRoot + "/run/berth");
         });
 
+        _timeline.Step("load-ext4-overlay", () =>
+        {
+            drivers.LoadRequired("ext4");
+            drivers.LoadRequired("overlay");
+        });
         var state = _timeline.Step("mount-state", () => MountState(finder));
         File.WriteAllText(NewRoot + "/run/berth/state-outcome", state.ToString().ToLowerInvariant() + "\n");
         File.WriteAllText(NewRoot + "/run/berth/slot", slot + "\n");
@@ -100,24 +111,20 @@ public sealed class Stage1Boot
         Mounts.MountAt("devtmpfs", "/dev", "devtmpfs", MS_NOSUID, "mode=0755");
     }
 
-    private void LoadModules()
+    private static BlockDevice? LoadAllStorageAndWait(DiskDrivers drivers, PartitionFinder finder, string label, TimeSpan timeout)
     {
-        var loader = ModuleLoader.ForRunningKernel();
+        drivers.LoadAllStorage();
+        return finder.WaitFor(label, timeout);
+    }
+
+    private void LoadExtraModules(ModuleLoader loader)
+    {
         var extra = (_cmdline.Get("berth.modules") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var name in StorageModules.Concat(FilesystemModules))
-        {
-            try { loader.Load(name); }
-            catch (ModuleNotFoundException e) { BootLog.Warn(e.Message); }
-        }
         foreach (var name in extra)
         {
             try { loader.Load(name); }
             catch (Exception e) when (e is ModuleNotFoundException or SyscallException) { BootLog.Warn($"berth.modules: {e.Message}"); }
         }
-        // Without these two the root cannot be mounted: say which one is missing.
-        foreach (var required in new[] { "virtio_blk", "squashfs" })
-            if (loader.Index.Find(required) is null && !loader.Index.IsBuiltin(required))
-                throw new BootFailureException($"required kernel module '{required}' is not in the initramfs ({loader.Index.Root})");
     }
 
     private StateOutcome MountState(PartitionFinder finder)

@@ -67,14 +67,6 @@ public sealed class Stage2Boot
             try { NetworkInterfaces.SetUp("lo"); }
             catch (SyscallException e) { warn($"loopback: {e.Message}"); }
         });
-        var coldplugErrors = new List<string>();
-        _timeline.Step("coldplug-modules", () =>
-        {
-            try { ModuleColdplug.Run(ModuleLoader.ForRunningKernel(), coldplugErrors); }
-            catch (Exception e) when (e is FileNotFoundException or SyscallException) { warn($"coldplug: {e.Message}"); }
-        });
-        foreach (var e in coldplugErrors) BootLog.Info($"coldplug: {e}");
-
         _timeline.Step("start-services", StartServices);
 
         double readyMs = BootTimeline.NowMs;
@@ -115,26 +107,56 @@ public sealed class Stage2Boot
             _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
         else BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
 
-        // The agent port is found off the boot path: the ready line does not wait for it.
-        if (AgentPort.VirtioSerialPresent())
-            new Thread(() =>
-            {
-                var device = AgentPort.WaitFor(TimeSpan.FromSeconds(10));
-                if (device is not null) _supervisor.Start(AgentPort.Service(device));
-            }) { IsBackground = true, Name = "agent-port" }.Start();
+        // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
+        // boot path; the agent port, when the host attached one, follows them.
+        new Thread(() =>
+        {
+            ColdplugRemainingDevices();
+            if (AgentPort.VirtioSerialPresent() && AgentPort.WaitFor(TimeSpan.FromSeconds(10)) is { } device)
+                _supervisor.Start(AgentPort.Service(device));
+        }) { IsBackground = true, Name = "coldplug" }.Start();
+    }
+
+    private void ColdplugRemainingDevices()
+    {
+        var errors = new List<string>();
+        double start = BootTimeline.NowMs;
+        try
+        {
+            var loaded = Coldplug.Load(ModuleLoader.ForRunningKernel(), Coldplug.Devices(), errors);
+            BootLog.Info($"coldplug loaded: {string.Join(' ', loaded)}");
+        }
+        catch (Exception e) { BootLog.Warn($"coldplug: {e.Message}"); }
+        foreach (var e in errors) BootLog.Info($"coldplug: {e}");
+        _timeline.Record("coldplug-modules", start, BootTimeline.NowMs - start);
+        WriteTimeline();
     }
 
     private void ReportReady(double readyMs)
     {
-        int services = _supervisor.Count;
-        string line = string.Create(CultureInfo.InvariantCulture, $"berth ready uptime={readyMs / 1000:F3} services={services}");
+        _readyMs = readyMs;
+        _readyServices = _supervisor.Count;
+        string line = string.Create(CultureInfo.InvariantCulture, $"berth ready uptime={readyMs / 1000:F3} services={_readyServices}");
         BootLog.ConsoleOnly(line);
         BootLog.KmsgOnly(5, line);
-        try
+        WriteTimeline();
+    }
+
+    private double _readyMs;
+    private int _readyServices;
+
+    /// <summary>Writes the timeline once ready, and again when background steps finish.</summary>
+    private void WriteTimeline()
+    {
+        lock (_timeline)
         {
-            Files.MakeDirectories("/run/berth");
-            File.WriteAllBytes(BootTimeline.JsonPath, _timeline.ToJson(readyMs, services));
+            if (_readyMs == 0) return;
+            try
+            {
+                Files.MakeDirectories("/run/berth");
+                Files.WriteAtomically(BootTimeline.JsonPath, _timeline.ToJson(_readyMs, _readyServices));
+            }
+            catch (Exception e) { BootLog.Warn($"boot timeline: {e.Message}"); }
         }
-        catch (Exception e) { BootLog.Warn($"boot timeline: {e.Message}"); }
     }
 }

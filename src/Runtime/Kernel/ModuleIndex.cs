@@ -89,7 +89,8 @@ public sealed class ModuleIndex
                 if (w == "post:") { pre = false; continue; }
                 if (!pre) continue;
                 if (!_softPre.TryGetValue(module, out var list)) _softPre[module] = list = new();
-                list.Add(Normalize(w));
+                list.Add(w); // may be an alias ("crypto-crc32c"): not normalised
+
             }
         }
     }
@@ -124,19 +125,33 @@ public sealed class ModuleIndex
     /// The modules to load for <paramref name="name"/>, dependencies first, each once.
     /// Built-in modules are left out; a name that is neither built in nor indexed throws.
     /// </summary>
-    public IReadOnlyList<ModuleEntry> LoadOrder(string name)
+    public IReadOnlyList<ModuleEntry> LoadOrder(string name) => Plan(name).Select(s => s.Module).ToList();
+
+    /// <summary>One module to load; optional ones (reached through a softdep) may fail without failing the load.</summary>
+    public readonly record struct PlanStep(ModuleEntry Module, bool Optional);
+
+    /// <summary>Like <see cref="LoadOrder"/>, saying which modules are only soft dependencies.</summary>
+    public IReadOnlyList<PlanStep> Plan(string name)
     {
-        var order = new List<ModuleEntry>();
-        Visit(Normalize(name), order, new HashSet<string>(), new HashSet<string>(), optional: false, requiredBy: null);
+        var order = new List<PlanStep>();
+        Visit(name, order, new HashSet<string>(), new HashSet<string>(), optional: false, requiredBy: null);
         return order;
     }
 
-    private void Visit(string name, List<ModuleEntry> order, HashSet<string> done, HashSet<string> inProgress,
+    private void Visit(string rawName, List<PlanStep> order, HashSet<string> done, HashSet<string> inProgress,
         bool optional, string? requiredBy)
     {
+        string name = Normalize(rawName);
         if (done.Contains(name) || _builtin.Contains(name)) return;
         if (!_modules.TryGetValue(name, out var entry))
         {
+            // softdeps often name an alias ("pre: crc32c" means crc32c_generic or crc32c_intel).
+            var viaAlias = ResolveAlias(rawName).Where(m => _modules.ContainsKey(m) || _builtin.Contains(m)).ToList();
+            if (viaAlias.Count > 0)
+            {
+                foreach (var m in viaAlias) Visit(m, order, done, inProgress, optional, requiredBy);
+                return;
+            }
             if (optional) return;
             throw new ModuleNotFoundException(name, Root, requiredBy);
         }
@@ -144,7 +159,7 @@ public sealed class ModuleIndex
         foreach (var pre in SoftPre(name)) Visit(pre, order, done, inProgress, optional: true, name);
         foreach (var dep in entry.Dependencies) Visit(dep, order, done, inProgress, optional: false, name);
         inProgress.Remove(name);
-        if (done.Add(name)) order.Add(entry);
+        if (done.Add(name)) order.Add(new PlanStep(entry, optional));
     }
 }
 

@@ -42,16 +42,18 @@ public sealed class ModuleLoader
     public IReadOnlyList<string> Load(string name, string parameters = "")
     {
         var loadedNow = new List<string>();
-        var order = _index.LoadOrder(name);
+        var plan = _index.Plan(name);
         lock (_gate)
         {
-            foreach (var module in order)
+            foreach (var (module, optional) in plan)
             {
                 if (_loaded.Contains(module.Name)) continue;
                 string file = Path.Combine(_index.Root, module.RelativePath);
                 using var fd = FileDescriptor.TryOpen(file, O_RDONLY)
                     ?? throw new ModuleNotFoundException(module.Name, _index.Root, null);
                 int errno = SystemControl.FInitModule(fd, module.Name == ModuleIndex.Normalize(name) ? parameters : "");
+                // A soft dependency may not fit this machine (crc32c_intel without SSE4.2: ENODEV).
+                if (errno != 0 && errno != EEXIST && optional) continue;
                 if (errno != 0 && errno != EEXIST)
                     throw new SyscallException("finit_module", file, errno);
                 _loaded.Add(module.Name);

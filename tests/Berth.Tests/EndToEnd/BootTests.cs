@@ -73,7 +73,7 @@ public sealed class BootTests(SharedGuest shared)
         var line = Guest.Check("grep ' /var/lib/berth ' /proc/mounts").Trim();
         Assert.Matches(@"^/dev/vda5 /var/lib/berth ext4 rw,", line);
         Assert.Equal("formatted", Guest.Check("cat /run/berth/state-outcome").Trim());
-        Assert.Contains("LABEL=\"berth-state\"", Guest.Check("blkid /dev/vda5"));
+        Assert.Matches(@"Filesystem volume name:\s+berth-state", Guest.Check("tune2fs -l /dev/vda5"));
         Guest.Check("echo x > /var/lib/berth/probe && rm /var/lib/berth/probe");
     }
 
@@ -109,7 +109,7 @@ public sealed class BootTests(SharedGuest shared)
             .Select(s => (Stage: s.GetProperty("stage").GetInt32(), Name: s.GetProperty("name").GetString()!,
                 Start: s.GetProperty("start_ms").GetDouble(), Duration: s.GetProperty("duration_ms").GetDouble()))
             .ToList();
-        foreach (var name in new[] { "kernel", "load-modules", "mount-root", "mount-state", "switch-root" })
+        foreach (var name in new[] { "kernel", "load-virtio-drivers", "load-squashfs", "mount-root", "mount-state", "switch-root" })
             Assert.Contains(steps, s => s.Stage == 1 && s.Name == name);
         foreach (var name in new[] { "mount-pseudo", "cgroups", "start-services", "ready" })
             Assert.Contains(steps, s => s.Stage == 2 && s.Name == name);
