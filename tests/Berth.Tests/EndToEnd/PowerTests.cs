@@ -48,6 +48,21 @@ public sealed class PowerTests
     }
 
     [Fact]
+    public void Ctrl_alt_del_reboots_in_order_and_sigusr1_halts()
+    {
+        using var guest = new QemuGuest().Start();
+        guest.WaitForReady();
+        var reply = guest.Qmp("""{"execute":"send-key","arguments":{"keys":[{"type":"qcode","data":"ctrl"},{"type":"qcode","data":"alt"},{"type":"qcode","data":"delete"}]}}""");
+        Assert.Contains("return", reply);
+        guest.WaitForSerial(new Regex(@"Ctrl-Alt-Del \(SIGINT\): reboot"), TimeSpan.FromSeconds(60), "orderly Ctrl-Alt-Del reboot");
+        guest.WaitForSerial(new Regex("reboot now"), TimeSpan.FromSeconds(60), "reboot");
+        guest.WaitForReady();
+        guest.Fire("kill -USR1 1");
+        guest.WaitForSerial(new Regex("halt now"), TimeSpan.FromSeconds(60), "halt");
+        Assert.DoesNotContain("Kernel panic", guest.SerialLog);
+    }
+
+    [Fact]
     public void Uefi_firmware_boots_the_same_image()
     {
         using var guest = new QemuGuest(new GuestOptions { Firmware = "uefi", KernelArguments = { "berth.on_ready=poweroff" } }).Start();
