@@ -135,7 +135,11 @@ public sealed class ServiceSupervisor
         {
             _stopping = true;
             services = _services.AsEnumerable().Reverse().ToList();
-            foreach (var s in services) s.RestartTimer?.Dispose();
+            foreach (var s in services)
+            {
+                s.RestartTimer?.Dispose();
+                if (s.State == ServiceState.BackingOff) s.State = ServiceState.Stopped;
+            }
         }
         foreach (var s in services)
         {

@@ -49,8 +49,12 @@ public sealed class ModuleLoader
             {
                 if (_loaded.Contains(module.Name)) continue;
                 string file = Path.Combine(_index.Root, module.RelativePath);
-                using var fd = FileDescriptor.TryOpen(file, O_RDONLY)
-                    ?? throw new ModuleNotFoundException(module.Name, _index.Root, null);
+                using var fd = FileDescriptor.TryOpen(file, O_RDONLY);
+                if (fd is null)
+                {
+                    if (optional) continue;
+                    throw SyscallException.Last("open", file);
+                }
                 int errno = SystemControl.FInitModule(fd, module.Name == ModuleIndex.Normalize(name) ? parameters : "");
                 // A soft dependency may not fit this machine (crc32c_intel without SSE4.2: ENODEV).
                 if (errno != 0 && errno != EEXIST && optional) continue;

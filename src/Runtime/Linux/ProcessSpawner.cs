@@ -83,6 +83,9 @@ public static class ProcessSpawner
             LibC.SigFillSet(defaults);
             LibC.SigDelSet(defaults, SIGKILL);
             LibC.SigDelSet(defaults, SIGSTOP);
+            // sigfillset leaves out glibc's internal signals 32 and 33, and posix_spawn then sets
+            // them to SIG_IGN in the child, where exec keeps them ignored: add them by hand.
+            ((ulong*)defaults)[0] |= 3UL << 31;
             LibC.PosixSpawnAttrSetSigMask(attr, emptyMask);
             LibC.PosixSpawnAttrSetSigDefault(attr, defaults);
             short flags = (short)(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
