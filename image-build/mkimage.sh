@@ -19,7 +19,10 @@ BIN_DIR="$REPO/build/bin"
 OUT="$REPO/build/berth.img"
 VERSION="${BERTH_VERSION:-}"
 KVER=""
-INITRD_COMP="${BERTH_INITRD_COMPRESSION:-gzip}"
+# zstd vs gzip, measured under TCG (same kernel, 14.5 MB cpio, initramfs_async=0,
+# 6 boots each): unpack 0.51 s vs 0.45 s median, i.e. equal within noise; zstd -19 is
+# 17% smaller (4.5 vs 5.4 MB), which GRUB reads ~0.15 s faster from the slot. -> zstd.
+INITRD_COMP="${BERTH_INITRD_COMPRESSION:-zstd}"
 KEEP_WORK=0
 
 usage() { awk 'NR>=2 && /^#/ { sub(/^# ?/, ""); print; next } NR>=2 { exit }' "$0"; }
@@ -323,7 +326,7 @@ log "slot: $slot_bytes bytes"
 log "grub: core.img (i386-pc) and BOOTX64.EFI (x86_64-efi)"
 GRUB_MODS_COMMON="part_gpt fat squash4 gzio normal linux loadenv test regexp echo search search_label search_fs_uuid sleep reboot halt serial terminal smbios configfile cat ls"
 grub-mkimage -O i386-pc -d "$GRUB_PC" -o "$WORK/core.img" -p '(,gpt2)/grub' \
-  biosdisk $GRUB_MODS_COMMON
+  biosdisk linux16 $GRUB_MODS_COMMON
 grub-mkimage -O x86_64-efi -d "$GRUB_EFI" -o "$WORK/BOOTX64.EFI" -p /grub \
   $GRUB_MODS_COMMON efi_gop
 core_bytes=$(stat -c %s "$WORK/core.img")

@@ -173,8 +173,10 @@ fi
 qesc() { printf '%s' "${1//,/,,}"; }   # QEMU option values: ',' is written ',,'
 n=0
 if [ "$NO_IMAGE" = 0 ]; then
+  # (with -kernel, QEMU's linuxboot option ROM takes bootindex 0)
+  bootidx=",bootindex=0"; [ -z "$KERNEL" ] || bootidx=""
   q+=(-drive "if=none,id=d0,file=$(qesc "$IMAGE"),format=raw,cache=writeback,discard=unmap"
-      -device virtio-blk-pci,drive=d0,bootindex=0)
+      -device "virtio-blk-pci,drive=d0$bootidx")
   n=1
 fi
 for d in "${DISKS[@]+"${DISKS[@]}"}"; do
