@@ -273,4 +273,34 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "flock", SetLastError = true)]
     internal static partial int Flock(int fd, int operation);
     // ==== end images ====
+
+    // ==== security: capabilities and seccomp (src/Runtime/Security) ====
+    /// <summary>struct __user_cap_header_struct.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct CapUserHeader
+    {
+        public uint Version;
+        public int Pid;
+    }
+
+    /// <summary>struct __user_cap_data_struct; version 3 takes two of them (low and high 32 bits).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct CapUserData
+    {
+        public uint Effective;
+        public uint Permitted;
+        public uint Inheritable;
+    }
+
+    [LibraryImport(Lib, EntryPoint = "capget", SetLastError = true)]
+    internal static partial int CapGet(CapUserHeader* header, CapUserData* data);
+
+    [LibraryImport(Lib, EntryPoint = "capset", SetLastError = true)]
+    internal static partial int CapSet(CapUserHeader* header, CapUserData* data);
+
+    /// <summary>seccomp(2) has no glibc wrapper: syscall(SYS_seccomp, operation, flags, args).</summary>
+    [LibraryImport(Lib, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long SyscallSeccomp(long number, nint operation, nint flags, void* args);
+    // (prctl for PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_SET_KEEPCAPS and PR_SET_NO_NEW_PRIVS is Prctl above.)
+    // ==== end security ====
 }
