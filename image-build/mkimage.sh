@@ -69,6 +69,8 @@ MODDIR=/lib/modules/$KVER
 BERTH_BIN="$BIN_DIR/berth"
 [ -f "$BERTH_BIN" ] || die "missing $BERTH_BIN (run 'make build')"
 case "$INITRD_COMP" in zstd|gzip) ;; *) die "--initrd-compression must be zstd or gzip";; esac
+BUSYBOX=$(command -v busybox)
+case "$(ldd "$BUSYBOX" 2>&1)" in *"not a dynamic executable"*) ;; *) die "$BUSYBOX is not static (install busybox-static)";; esac
 
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH=$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || true)
@@ -188,7 +190,7 @@ mkdir -p "$IR"/{bin,dev,etc,proc,sys,newroot,run,tmp,lib,lib64}
 chmod 1777 "$IR/tmp"
 install_with_libs "$IR" "$BERTH_BIN" /init
 chmod 0755 "$IR/init"
-install_file "$IR" "$(command -v busybox)" /bin/busybox
+install_file "$IR" "$BUSYBOX" /bin/busybox
 ln -s busybox "$IR/bin/sh"
 mknod -m 600 "$IR/dev/console" c 5 1
 cat > "$IR/etc/initrd-release" <<EOF
@@ -229,8 +231,8 @@ for e in $ENTRY_POINTS; do ln -s berth "$R/usr/bin/$e"; done
 ln -s ../usr/bin/berth "$R/sbin/init"
 
 # busybox: applets in /bin and /sbin, except init/linuxrc and names that are berth entry points
-install_file "$R" "$(command -v busybox)" /bin/busybox
-for a in $(busybox --list-full | sort); do
+install_file "$R" "$BUSYBOX" /bin/busybox
+for a in $("$BUSYBOX" --list-full | sort); do
   name=${a##*/}
   case "$name" in init|linuxrc|busybox) continue;; esac
   case " $ENTRY_POINTS berth " in *" $name "*) continue;; esac
