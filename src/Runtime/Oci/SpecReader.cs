@@ -43,6 +43,8 @@ public static class SpecReader
             string reason = e.Message;
             int cut = reason.IndexOf(" LineNumber:", StringComparison.Ordinal);
             if (cut >= 0) reason = reason[..cut];
+            // Advice meant for the programmer, not for whoever wrote the file.
+            reason = reason.Replace(" Change the reader options.", "", StringComparison.Ordinal);
             long line = (e.LineNumber ?? 0) + 1, column = (e.BytePositionInLine ?? 0) + 1;
             throw new SpecException(source, null, $"invalid JSON at line {line}, byte {column}: {reason.TrimEnd()}");
         }
