@@ -23,12 +23,12 @@ ENTRY_POINTS := init berth-runtime syslogd devmgr console netconf ntpd acpid
 # C# inputs (generated files under bin/ and obj/ excluded)
 SRCS := $(shell find src -type d \( -name bin -o -name obj \) -prune -o -type f \
           \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -print 2>/dev/null) \
-        $(wildcard Directory.Build.props Directory.Build.targets Directory.Packages.props NativeAOT.props global.json)
+        $(wildcard Directory.Build.props Directory.Build.targets Directory.Packages.props NativeAOT.props global.json VERSION)
 
 IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub.cfg VERSION \
                 $(wildcard /boot/vmlinuz-*)
 
-DEB_PACKAGES := qemu-system-x86 linux-image-amd64 busybox-static squashfs-tools e2fsprogs \
+DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static squashfs-tools e2fsprogs \
                 dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
                 crun runc umoci skopeo
 
