@@ -32,6 +32,8 @@ public static class SpecReader
     /// <summary>Parses JSON text; a syntax error names its 1-based line and byte.</summary>
     internal static JsonDocument ParseDocument(ReadOnlyMemory<byte> json, string source)
     {
+        // Editors on other systems may save a UTF-8 byte order mark; JsonDocument would call it invalid.
+        if (json.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) json = json[3..];
         try
         {
             return JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });

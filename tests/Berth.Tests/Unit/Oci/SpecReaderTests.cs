@@ -32,6 +32,13 @@ public class SpecReaderTests
     }
 
     [Fact]
+    public void A_utf8_byte_order_mark_is_accepted()
+    {
+        byte[] json = [0xEF, 0xBB, 0xBF, .. System.Text.Encoding.UTF8.GetBytes(Config())];
+        Assert.Empty(SpecReader.Parse(json).Warnings);
+    }
+
+    [Fact]
     public void An_unknown_namespace_type_names_the_element_and_the_choices()
     {
         var json = Config().Replace("""{ "type": "uts" }""", """{ "type": "pidd" }""");
