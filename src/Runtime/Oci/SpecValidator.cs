@@ -150,7 +150,7 @@ internal static class SpecValidator
 
         for (int i = 0; i < linux.Devices.Count; i++) CheckDevice(linux.Devices[i], $"$.linux.devices[{i}]", ctx);
         if (linux.Resources is not null) CheckResources(linux.Resources, ctx);
-        foreach (var (key, _) in linux.Sysctl) CheckSysctl(key, New, ctx);
+        foreach (var (key, _) in linux.Sysctl) CheckSysctl(key, k => linux.Namespace(k) is not null, ctx);
 
         if (linux.RootfsPropagation is { } prop && !Propagations.Contains(prop))
             throw ctx.Error("$.linux.rootfsPropagation", $"unknown propagation \"{prop}\" (expected one of {string.Join(", ", Propagations)})");
@@ -227,8 +227,11 @@ internal static class SpecValidator
                 throw ctx.Error(JsonPaths.Field("$.linux.resources.unified", key), "expected a cgroup file name like \"memory.high\"");
     }
 
-    /// <summary>Only sysctls of a namespace the container owns may be set (as runc): others would change the host.</summary>
-    private static void CheckSysctl(string key, Func<NamespaceKind, bool> isNew, SpecReadContext ctx)
+    /// <summary>
+    /// Only sysctls of a namespace the container has (new, or joined by path) may be set, as in runc:
+    /// others would change the host.
+    /// </summary>
+    private static void CheckSysctl(string key, Func<NamespaceKind, bool> hasNamespace, SpecReadContext ctx)
     {
         string path = JsonPaths.Field("$.linux.sysctl", key);
         string normalized = key.Replace('/', '.');
@@ -243,8 +246,8 @@ internal static class SpecValidator
             _ => null,
         };
         if (needs is null) throw ctx.Error(path, "not a namespaced sysctl: setting it would change the host");
-        if (!isNew(needs.Value))
-            throw ctx.Error(path, $"needs a new {NamespaceSpec.NameOf(needs.Value)} namespace");
+        if (!hasNamespace(needs.Value))
+            throw ctx.Error(path, $"needs a {NamespaceSpec.NameOf(needs.Value)} namespace of the container's own");
     }
 
     private static void CheckAbsolute(IReadOnlyList<string> paths, string path, SpecReadContext ctx)
