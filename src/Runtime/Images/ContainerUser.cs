@@ -4,7 +4,8 @@ using System.Text;
 namespace Berth.Runtime.Images;
 
 /// <summary>The identity a container's process runs as, resolved from an image's <c>User</c>.</summary>
-public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> AdditionalGids, string? Name, string Home)
+/// <param name="Home">The passwd entry's home directory; null when the user has no entry.</param>
+public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> AdditionalGids, string? Name, string? Home)
 {
     /// <summary>passwd and group files bigger than this are refused rather than read.</summary>
     public const long MaxDatabaseSize = 4 << 20;
@@ -44,11 +45,11 @@ public sealed record ContainerUser(uint Uid, uint Gid, IReadOnlyList<uint> Addit
 
         uint uid, gid = 0;
         string? name = null;
-        string home = "/";
+        string? home = null;
         if (entry is not null && TryId(entry[2], out uid) && TryId(entry[3], out gid))
         {
             name = entry[0];
-            if (entry.Length > 5 && entry[5].Length > 0) home = entry[5];
+            home = entry[5].Length > 0 ? entry[5] : "/";
         }
         else if (userIsNumber)
         {

@@ -30,7 +30,7 @@ public sealed record Bundle(string Path, Image Image, ProcessSpec Process, IRead
 /// <summary>
 /// Turns an image into an OCI runtime bundle: every layer unpacked in order into <c>rootfs/</c>
 /// (<see cref="LayerUnpacker"/>, whiteouts applied), and a <c>config.json</c> whose process comes from
-/// the image config — args = Entrypoint + Cmd, Env (+ PATH, TERM, HOME when missing), cwd =
+/// the image config — args = Entrypoint + Cmd, Env (+ PATH, TERM and the passwd HOME when missing), cwd =
 /// WorkingDir or "/", user resolved in the rootfs's own passwd/group (<see cref="ContainerUser"/>) —
 /// following the OCI image-spec's conversion rules (Labels and exposed ports become annotations).
 /// </summary>
@@ -104,7 +104,8 @@ public static class ImageBundler
         var env = MergeEnv(config.Env, options.Env);
         AddIfMissing(env, "PATH", DefaultPath);
         if (options.Terminal) AddIfMissing(env, "TERM", "xterm");
-        AddIfMissing(env, "HOME", user.Home);
+        // HOME only from a passwd entry, as umoci does; the runtime supplies "/" otherwise, as runc does.
+        if (user.Home is not null) AddIfMissing(env, "HOME", user.Home);
 
         return new ProcessSpec { Args = args, Env = env, Cwd = cwd, User = user, Terminal = options.Terminal };
     }

@@ -219,7 +219,7 @@ public sealed class LayerUnpacker : IDisposable
         string targetDisplay = _root.Display(target);
         using var targetParent = _root.TryOpenDirectory(targetParentRel);
         if (targetParent is null || AtCalls.TryStatAt(targetParent, targetName, targetDisplay) is null)
-            throw new ImageException($"hard link target \"{entry.LinkName}\" does not exist ({targetDisplay}); hard links may only point at files unpacked before them");
+            throw new ImageException($"hard link target \"{entry.LinkName}\" does not exist in the root filesystem (resolving {targetDisplay} with {_root.Path} as \"/\"); hard links may only point at files unpacked before them");
         AtCalls.LinkAt(targetParent, targetName, parent, name, targetDisplay, display);
     }
 
