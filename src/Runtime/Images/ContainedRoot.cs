@@ -43,18 +43,21 @@ public sealed class ContainedRoot : IDisposable
     /// <summary>
     /// The directory at <paramref name="relative"/>, creating missing components (mode 0755, owned by
     /// the caller) like <c>mkdir -p</c> inside the root. <paramref name="beforeCreate"/> sees each
-    /// parent just before a directory is made in it (so the unpacker can keep that parent's times).
+    /// parent just before a directory is made in it (so the unpacker can keep that parent's times),
+    /// <paramref name="created"/> each new directory (relative path, parent, name).
     /// </summary>
-    internal FileDescriptor CreateDirectories(string relative, Action<string, FileDescriptor>? beforeCreate = null)
+    internal FileDescriptor CreateDirectories(string relative, Action<string, FileDescriptor>? beforeCreate = null,
+        Action<string, FileDescriptor, string>? created = null)
     {
         if (TryOpenDirectory(relative) is { } existing) return existing;
         if (relative.Length == 0) throw new ImageException($"{Path}: the root directory is missing");
         var (parentRel, name) = ContainedPath.Split(relative);
-        using (var parent = CreateDirectories(parentRel, beforeCreate))
+        using (var parent = CreateDirectories(parentRel, beforeCreate, created))
         {
             beforeCreate?.Invoke(parentRel, parent);
             int errno = AtCalls.TryMkdirAt(parent, name, 0x1ed /* 0755 */);
             if (errno != 0 && errno != EEXIST) throw new SyscallException("mkdirat", Display(relative), errno);
+            if (errno == 0) created?.Invoke(relative, parent, name);
         }
         return TryOpenDirectory(relative) ?? throw new ImageException(
             $"cannot create directory {Display(relative)}: a non-directory (or a symlink leading nowhere) is in the way");

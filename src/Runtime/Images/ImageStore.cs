@@ -9,8 +9,12 @@ namespace Berth.Runtime.Images;
 /// The store is itself an OCI image layout — <c>oci-layout</c>, <c>index.json</c> naming each image
 /// with <c>org.opencontainers.image.ref.name</c>, <c>blobs/sha256/&lt;hex&gt;</c> — so it is read with
 /// <see cref="OciLayout"/> and can be handed to skopeo or umoci as is. Beside it,
-/// <c>layers/sha256/&lt;diffID hex&gt;/</c> holds each layer unpacked once, in overlay form, shared by
-/// every image that has it and stacked with <see cref="OverlayStack"/>.
+/// <c>layers/sha256/&lt;chainID hex&gt;/</c> holds each layer unpacked once, in overlay form, shared by
+/// every image whose layers up to it are the same, and stacked with <see cref="OverlayStack"/>.
+/// The key is the ChainID (image-spec config.md: the diffIDs of the layer and all below it), not
+/// the bare diffID, because a layer's overlay form depends on what is below it: a directory the
+/// layer changes without carrying a member for it must take the attributes of the lower one
+/// (see <see cref="LayerUnpacker"/>), and the same diffID can sit on different bases.
 /// <para>
 /// Blobs and layer directories are written under a temporary name and renamed into place only after
 /// their digests check out, so a name in <c>blobs/</c> or <c>layers/</c> is always complete. Changes
@@ -102,8 +106,20 @@ public sealed class ImageStore
         }
     }
 
-    /// <summary>The directory that holds (or will hold) the layer with uncompressed digest <paramref name="diffId"/>.</summary>
-    public string LayerPath(Digest diffId) => Path.Combine(LayerDir, diffId.Hex);
+    /// <summary>The directory that holds (or will hold) the unpacked layer whose ChainID is <paramref name="chainId"/>.</summary>
+    public string LayerPath(Digest chainId) => Path.Combine(LayerDir, chainId.Hex);
+
+    /// <summary>
+    /// The ChainIDs of a stack of layers (image-spec config.md): the first layer's is its diffID,
+    /// each next one is sha256 of "&lt;ChainID below&gt; &lt;diffID&gt;".
+    /// </summary>
+    public static IReadOnlyList<Digest> ChainIds(IReadOnlyList<Digest> diffIds)
+    {
+        var chain = new List<Digest>(diffIds.Count);
+        foreach (var diffId in diffIds)
+            chain.Add(chain.Count == 0 ? diffId : Digest.Of(System.Text.Encoding.ASCII.GetBytes($"{chain[^1]} {diffId}")));
+        return chain;
+    }
 
     /// <summary>
     /// Makes sure every layer of <paramref name="image"/> is unpacked in <c>layers/</c> (unpacking only
@@ -113,18 +129,19 @@ public sealed class ImageStore
     public OverlayStack UnpackLayers(Image image, List<string>? warnings = null)
     {
         var dirs = new List<string>();
+        var chain = ChainIds(image.Config.DiffIds);
         for (int i = 0; i < image.Layers.Count; i++)
         {
-            var diffId = image.Config.DiffIds[i];
-            string final = LayerPath(diffId);
+            string final = LayerPath(chain[i]);
+            var lowers = dirs.ToList();
             dirs.Add(final);
             if (Directory.Exists(final)) continue;
 
-            string staging = Path.Combine(LayerDir, $".tmp-{diffId.Short}-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, true)}");
+            string staging = Path.Combine(LayerDir, $".tmp-{chain[i].Short}-{Environment.ProcessId}-{RandomNumberGenerator.GetHexString(8, true)}");
             try
             {
                 Files.MakeDirectories(staging, 0x1ed);
-                using (var unpacker = new LayerUnpacker(staging, WhiteoutMode.Overlay))
+                using (var unpacker = new LayerUnpacker(staging, WhiteoutMode.Overlay, lowers))
                 {
                     unpacker.Unpack(image, i);
                     warnings?.AddRange(unpacker.Warnings);

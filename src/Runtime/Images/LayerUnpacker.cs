@@ -57,10 +57,21 @@ public sealed class LayerUnpacker : IDisposable
     private string? _cachedRel;
     private FileDescriptor? _cachedFd;
 
-    public LayerUnpacker(string rootfs, WhiteoutMode mode = WhiteoutMode.Apply)
+    private readonly List<ContainedRoot> _lowers = [];
+
+    /// <param name="lowerLayers">
+    /// For <see cref="WhiteoutMode.Overlay"/>: the already unpacked layers below this one, bottom first.
+    /// A directory this layer needs but has no member for (umoci writes <c>etc/.wh.x</c> without
+    /// <c>etc/</c> when etc's mtime did not change) takes its owner, mode, xattrs and times from the
+    /// topmost lower layer that has it: overlayfs shows a merged directory with the upper layer's
+    /// attributes, so a made-up 0755 directory would replace, say, a 0700 /root.
+    /// </param>
+    public LayerUnpacker(string rootfs, WhiteoutMode mode = WhiteoutMode.Apply, IReadOnlyList<string>? lowerLayers = null)
     {
         _root = new ContainedRoot(rootfs);
         _mode = mode;
+        if (mode == WhiteoutMode.Overlay)
+            foreach (var lower in lowerLayers ?? []) _lowers.Add(new ContainedRoot(lower));
     }
 
     public string Rootfs => _root.Path;
@@ -277,7 +288,7 @@ public sealed class LayerUnpacker : IDisposable
     {
         if (_mode == WhiteoutMode.Overlay)
         {
-            using var dir = _root.CreateDirectories(dirRel, KeepTimes);
+            using var dir = _root.CreateDirectories(dirRel, KeepTimes, InheritFromLowerLayers);
             int errno = AtCalls.TrySetXattr(AtCalls.XattrPath(dir, "."), WhiteoutRules.OverlayOpaqueXattr, "y"u8);
             if (errno != 0) throw new SyscallException($"lsetxattr {WhiteoutRules.OverlayOpaqueXattr}", _root.Display(dirRel), errno);
             return;
@@ -319,7 +330,7 @@ public sealed class LayerUnpacker : IDisposable
     private FileDescriptor? Parent(string parentRel, bool create)
     {
         if (_cachedRel == parentRel) return _cachedFd;
-        var fd = create ? _root.CreateDirectories(parentRel, KeepTimes) : _root.TryOpenDirectory(parentRel);
+        var fd = create ? _root.CreateDirectories(parentRel, KeepTimes, InheritFromLowerLayers) : _root.TryOpenDirectory(parentRel);
         if (fd is null) return null;
         DropCache();
         _cachedRel = parentRel;
@@ -361,10 +372,37 @@ public sealed class LayerUnpacker : IDisposable
         }
     }
 
+    /// <summary>See the constructor's <c>lowerLayers</c>: a directory made up in overlay form copies the lower one's attributes.</summary>
+    private void InheritFromLowerLayers(string rel, FileDescriptor parent, string name)
+    {
+        var (lowerParentRel, lowerName) = ContainedPath.Split(rel);
+        for (int i = _lowers.Count - 1; i >= 0; i--)
+        {
+            using var lowerParent = _lowers[i].TryOpenDirectory(lowerParentRel);
+            if (lowerParent is null) continue;
+            string lowerDisplay = _lowers[i].Display(rel);
+            if (AtCalls.TryStatAt(lowerParent, lowerName, lowerDisplay) is not { } st) continue;
+            if ((st.Mode & S_IFMT) != S_IFDIR) return; // a whiteout or a file hides anything further down: a new directory
+            string display = _root.Display(rel);
+            AtCalls.FchownAt(parent, name, st.Uid, st.Gid, display);
+            AtCalls.FchmodAt(parent, name, (int)(st.Mode & 0xfff), display);
+            string from = AtCalls.XattrPath(lowerParent, lowerName), to = AtCalls.XattrPath(parent, name);
+            foreach (var attribute in AtCalls.ListXattrs(from))
+            {
+                if (WhiteoutRules.IsReservedXattr(attribute) || AtCalls.GetXattr(from, attribute) is not { } value) continue;
+                int errno = AtCalls.TrySetXattr(to, attribute, value);
+                if (errno != 0) throw new SyscallException($"lsetxattr {attribute} (copied from {lowerDisplay})", display, errno);
+            }
+            _dirTimes[rel] = (new UnixTime(st.ATime, st.ATimeNsec), new UnixTime(st.MTime, st.MTimeNsec));
+            return;
+        }
+    }
+
     public void Dispose()
     {
         DropCache();
         _root.Dispose();
+        foreach (var lower in _lowers) lower.Dispose();
     }
 
     /// <summary>Unpacks every layer of <paramref name="image"/>, bottom first, onto <paramref name="rootfs"/> (which must exist).</summary>

@@ -29,7 +29,11 @@ public sealed record RuntimeConfigOptions
 /// </summary>
 public static class RuntimeConfigWriter
 {
-    public const string OciVersion = "1.2.0";
+    /// <summary>
+    /// Nothing written here is newer than runtime-spec 1.0, and Debian's crun 1.8 refuses "1.2.0":
+    /// claiming 1.0.2 keeps bundles runnable by crun and runc for the side-by-side benchmarks.
+    /// </summary>
+    public const string OciVersion = "1.0.2";
 
     /// <summary>Docker's default capability set (moby oci/caps/defaults.go).</summary>
     public static readonly IReadOnlyList<string> DefaultCapabilities =
@@ -87,8 +91,9 @@ public static class RuntimeConfigWriter
         w.WriteStartArray("rlimits");
         w.WriteStartObject();
         w.WriteString("type", "RLIMIT_NOFILE");
-        w.WriteNumber("hard", 1048576);
-        w.WriteNumber("soft", 1048576);
+        // runc spec's default: a hard limit above the caller's own fails setrlimit (EPERM).
+        w.WriteNumber("hard", 1024);
+        w.WriteNumber("soft", 1024);
         w.WriteEndObject();
         w.WriteEndArray();
         w.WriteBoolean("noNewPrivileges", true);

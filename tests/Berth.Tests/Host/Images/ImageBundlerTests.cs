@@ -57,7 +57,7 @@ public class ImageBundlerTests
         var bundle = ImageBundler.Create(image.Layout, image.Tag, dir["b"], new BundleOptions { Hostname = "svc", ReadOnlyRoot = true });
         using var doc = JsonDocument.Parse(File.ReadAllBytes(bundle.ConfigPath));
         var root = doc.RootElement;
-        Assert.Equal("1.2.0", root.GetProperty("ociVersion").GetString());
+        Assert.Equal("1.0.2", root.GetProperty("ociVersion").GetString());
         Assert.Equal("rootfs", root.GetProperty("root").GetProperty("path").GetString());
         Assert.True(root.GetProperty("root").GetProperty("readonly").GetBoolean());
         Assert.Equal("svc", root.GetProperty("hostname").GetString());
@@ -170,5 +170,32 @@ public class ImageBundlerTests
         var e = Assert.Throws<ImageException>(() => ImageBundler.Create(image.Layout, image.Tag, dir["b"]));
         Assert.Contains("not empty", e.Message);
         Assert.Equal("mine", File.ReadAllText(dir["b/keep"]));
+    }
+
+    /// <summary>
+    /// The bundle runs under Debian's crun (cgroups off; /sys/fs/cgroup/unified unmounted in a private
+    /// mount namespace, as this hybrid host needs): the derived user, groups, cwd, env and args reach the process.
+    /// </summary>
+    [Fact]
+    public void Crun_runs_the_bundle_as_the_image_says()
+    {
+        using var dir = new TempDir();
+        var image = new UmociImage(dir.Path).Layer("""
+            mkdir -p bin etc tmp
+            cp /usr/bin/busybox bin/busybox
+            printf 'root:x:0:0::/root:/bin/sh\nbob:x:1001:1001::/home/bob:/bin/sh\n' > etc/passwd
+            printf 'wheel:x:10:bob\naudio:x:29:bob\n' > etc/group
+            """).Config("--config.user", "bob", "--config.entrypoint", "/bin/busybox", "--config.cmd", "sh",
+                "--config.cmd", "-c", "--config.cmd", "id; pwd; echo \"$FOO:$HOME\"; hostname",
+                "--config.workingdir", "/tmp", "--config.env", "FOO=bar");
+        var bundle = ImageBundler.Create(image.Layout, image.Tag, dir["bundle"], new BundleOptions { Hostname = "berth-test" });
+        string id = "berth-images-" + Guid.NewGuid().ToString("N")[..8];
+        var (exit, stdout, stderr) = HostRun.Tool(HostRun.Which("/usr/bin/unshare", "/bin/unshare"),
+            "-m", "--propagation", "private", "/bin/sh", "-c",
+            "umount /sys/fs/cgroup/unified 2>/dev/null; exec crun --cgroup-manager=disabled run --bundle \"$1\" \"$2\"",
+            "sh", bundle.Path, id);
+        Assert.True(exit == 0, $"crun run failed ({exit}): {stderr}{stdout}");
+        Assert.Equal("uid=1001(bob) gid=1001 groups=10(wheel),29(audio)\n/tmp\nbar:/home/bob\nberth-test\n", stdout);
+        Assert.False(Directory.Exists($"/run/crun/{id}"));
     }
 }

@@ -24,7 +24,12 @@ public class OverlayStoreTests
         var stack = store.UnpackLayers(imported);
 
         Assert.Equal(3, stack.Layers.Count);
-        Assert.Equal(imported.Config.DiffIds.Select(store.LayerPath), stack.Layers);
+        Assert.Equal(ImageStore.ChainIds(imported.Config.DiffIds).Select(store.LayerPath), stack.Layers);
+        // Directories the top layer changes without a member of their own inherit the lower ones' attributes.
+        var alice = new FileInfo(Path.Combine(stack.Layers[2], "home/alice"));
+        Assert.Equal("alice", System.Text.Encoding.UTF8.GetString(Xattr.Get(alice.FullName, "user.who")!));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherExecute, File.GetUnixFileMode(Path.Combine(stack.Layers[2], "ro-0555")));
         // Overlay form: deletions as 0:0 character devices, the opaque directory as an xattr.
         var whiteout = Files.LStat(Path.Combine(stack.Layers[1], "data/hello.txt"));
         Assert.Equal(Berth.Runtime.Interop.Consts.S_IFCHR, whiteout.Mode & Berth.Runtime.Interop.Consts.S_IFMT);

@@ -34,7 +34,7 @@ public class UmociComparisonTests
         chown 1000:1000 data/hello.txt home/alice
         chown -h 1234:5678 etc/rel-link
         chown 4000000000:4000000001 data/empty
-        python3 -c 'import os,sys; os.setxattr("data/big.bin","user.comment",b"text value"); os.setxattr("data/deep","user.bin",bytes([0,1,2,255,254,0]))'
+        python3 -c 'import os,sys; os.setxattr("data/big.bin","user.comment",b"text value"); os.setxattr("data/deep","user.bin",bytes([0,1,2,255,254,0])); os.setxattr("home/alice","user.who",b"alice")'
         touch -d '2001-02-03 04:05:06.123456789' data/hello.txt
         touch -h -d '1999-12-31 23:59:59' etc/abs-link
         touch -d '2010-10-10 10:10:10' data/deep/er/dir data/deep/er
@@ -79,6 +79,8 @@ public class WhiteoutTests
         .File(".wh.never-existed", "")
         .Dir("nodes/")
         .File("nodes/.wh.fifo", "")
+        .File("home/alice/.wh.nothing-here", "") // no members for home/ and home/alice/ (as umoci writes
+        .File("ro-0555/.wh.gone", "")            // when a deletion left the directory's mtime second unchanged)
         .Build();
 
     internal static UmociImage ThreeLayers(string work) =>
