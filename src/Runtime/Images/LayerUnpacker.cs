@@ -51,7 +51,10 @@ public sealed class LayerUnpacker : IDisposable
 
     // Per-layer state.
     private string _layer = "";
+    // What this layer put in place, and the directories above those: a whiteout or an opaque
+    // directory hides lower layers only, never the layer's own members.
     private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _seenAncestors = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (UnixTime Atime, UnixTime Mtime)> _dirTimes = new(StringComparer.Ordinal);
     // The parent directory of the previous member: tar members come grouped by directory.
     private string? _cachedRel;
@@ -117,6 +120,7 @@ public sealed class LayerUnpacker : IDisposable
     {
         _layer = layer;
         _seen.Clear();
+        _seenAncestors.Clear();
         _dirTimes.Clear();
         var reader = new TarArchiveReader(tar, $"layer {layer}");
         try
@@ -136,7 +140,14 @@ public sealed class LayerUnpacker : IDisposable
                     throw new ImageException($"layer {layer}: entry \"{entry.Name}\": {e.Message}", e);
                 }
             }
-            RestoreDirectoryTimes();
+            try
+            {
+                RestoreDirectoryTimes();
+            }
+            catch (SyscallException e)
+            {
+                throw new ImageException($"layer {layer}: restoring directory times: {e.Message}", e);
+            }
         }
         finally
         {
@@ -202,7 +213,7 @@ public sealed class LayerUnpacker : IDisposable
                 break;
             case TarEntryType.HardLink:
                 HardLink(entry, parent, name, display);
-                _seen.Add(rel);
+                MarkSeen(rel);
                 return; // the inode keeps the metadata of the member that created it
             case TarEntryType.CharDevice:
                 AtCalls.MknodAt(parent, name, S_IFCHR, 0, AtCalls.MakeDevice(entry.DeviceMajor, entry.DeviceMinor), display);
@@ -214,7 +225,7 @@ public sealed class LayerUnpacker : IDisposable
                 AtCalls.MknodAt(parent, name, AtCalls.S_IFIFO, 0, 0, display);
                 break;
         }
-        _seen.Add(rel);
+        MarkSeen(rel);
         ApplyMetadata(parent, name, rel, entry);
     }
 
@@ -273,13 +284,25 @@ public sealed class LayerUnpacker : IDisposable
             var parent = Parent(parentRel, create: false);
             if (parent is null) return;
             KeepTimes(parentRel, parent);
+            if (_seenAncestors.Contains(rel))
+            {
+                // This layer already put something below the whited-out directory: hide only the lower content.
+                using var dir = _root.TryOpenDirectory(rel);
+                if (dir is not null) HideLowerContent(rel, dir);
+                return;
+            }
             Remove(parent, target, rel);
         }
         else
         {
             var parent = Parent(parentRel, create: true)!;
             KeepTimes(parentRel, parent);
-            if (AtCalls.TryStatAt(parent, target, _root.Display(rel)) is not null) return;
+            if (AtCalls.TryStatAt(parent, target, _root.Display(rel)) is { } existing)
+            {
+                // The layer's own member stays; a directory of it must still hide the lower one's content.
+                if ((existing.Mode & S_IFMT) == S_IFDIR) MarkOpaque(parent, target, rel);
+                return;
+            }
             AtCalls.MknodAt(parent, target, S_IFCHR, 0, 0, _root.Display(rel));
         }
     }
@@ -289,12 +312,17 @@ public sealed class LayerUnpacker : IDisposable
         if (_mode == WhiteoutMode.Overlay)
         {
             using var dir = _root.CreateDirectories(dirRel, KeepTimes, InheritFromLowerLayers);
-            int errno = AtCalls.TrySetXattr(AtCalls.XattrPath(dir, "."), WhiteoutRules.OverlayOpaqueXattr, "y"u8);
-            if (errno != 0) throw new SyscallException($"lsetxattr {WhiteoutRules.OverlayOpaqueXattr}", _root.Display(dirRel), errno);
+            MarkOpaque(dir, ".", dirRel);
             return;
         }
         using var target = _root.TryOpenDirectory(dirRel);
         if (target is not null) HideLowerContent(dirRel, target);
+    }
+
+    private void MarkOpaque(FileDescriptor parent, string name, string rel)
+    {
+        int errno = AtCalls.TrySetXattr(AtCalls.XattrPath(parent, name), WhiteoutRules.OverlayOpaqueXattr, "y"u8);
+        if (errno != 0) throw new SyscallException($"lsetxattr {WhiteoutRules.OverlayOpaqueXattr}", _root.Display(rel), errno);
     }
 
     /// <summary>Deletes what the layers below put in <paramref name="dirRel"/>, keeping (recursively) what this layer put there.</summary>
@@ -305,7 +333,7 @@ public sealed class LayerUnpacker : IDisposable
         foreach (var name in AtCalls.ReadDirectory(listing))
         {
             string rel = ContainedPath.Join(dirRel, name);
-            if (!_seen.Contains(rel))
+            if (!_seen.Contains(rel) && !_seenAncestors.Contains(rel))
             {
                 Remove(listing, name, rel);
                 continue;
@@ -317,6 +345,13 @@ public sealed class LayerUnpacker : IDisposable
                 HideLowerContent(rel, child);
             }
         }
+    }
+
+    private void MarkSeen(string rel)
+    {
+        _seen.Add(rel);
+        for (int slash = rel.LastIndexOf('/'); slash > 0; slash = rel.LastIndexOf('/', slash - 1))
+            if (!_seenAncestors.Add(rel[..slash])) break; // its ancestors are in already
     }
 
     /// <summary>Removes <paramref name="name"/> and, for a directory, everything below it, without following symlinks.</summary>

@@ -145,4 +145,35 @@ public class WhiteoutTests
         Assert.Equal("recreated", File.ReadAllText(Path.Combine(rootfs, "keep")));
         Assert.Equal(["upper"], Directory.GetFileSystemEntries(Path.Combine(rootfs, "a")).Select(Path.GetFileName));
     }
+
+    /// <summary>Members below an implicit directory (no member of its own) are this layer's too.</summary>
+    [Fact]
+    public void Opaque_and_whiteout_keep_the_layers_own_members_below_implicit_directories()
+    {
+        using var dir = new TempDir();
+        var layout = new LayoutBuilder(dir["layout"]);
+        layout.AddLayer(new TarBuilder().File("a/x/old", "1").File("a/z", "2").File("b/c/old", "3").File("b/d", "4").Build());
+        layout.AddLayer(new TarBuilder()
+            .File("a/x/y", "new")              // a/ and a/x/ have no members in this layer
+            .File("a/.wh..wh..opq", "")
+            .File("b/c/new", "new")
+            .File(".wh.b", "")                 // a whiteout of b, whose b/c/new this layer wrote
+            .Build());
+        layout.Finish();
+        string rootfs = dir["rootfs"];
+        Directory.CreateDirectory(rootfs);
+        LayerUnpacker.UnpackImage(OciLayout.Open(layout.Path).Resolve("t"), rootfs);
+
+        string Tree(string d) => string.Join(' ', Directory.EnumerateFileSystemEntries(Path.Combine(rootfs, d), "*", SearchOption.AllDirectories)
+            .Select(p => Path.GetRelativePath(rootfs, p)).Order());
+        Assert.Equal("a/x a/x/y", Tree("a"));
+        Assert.Equal("b/c b/c/new", Tree("b"));
+
+        // The overlay form hides the same lower content.
+        var store = new ImageStore(dir["store"]);
+        var stack = store.UnpackLayers(store.Import(OciLayout.Open(layout.Path), "t"));
+        Assert.Equal("y"u8.ToArray(), Xattr.Get(Path.Combine(stack.Layers[1], "a"), WhiteoutRules.OverlayOpaqueXattr));
+        Assert.Equal("y"u8.ToArray(), Xattr.Get(Path.Combine(stack.Layers[1], "b"), WhiteoutRules.OverlayOpaqueXattr));
+        Assert.True(File.Exists(Path.Combine(stack.Layers[1], "b/c/new")));
+    }
 }
