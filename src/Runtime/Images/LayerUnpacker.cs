@@ -33,10 +33,14 @@ public enum WhiteoutMode
 ///   parent directory such as <c>evil -&gt; /</c> then <c>evil/etc/passwd</c>, or a hard link whose
 ///   target path passes through a symlink — the kernel resolves it with the root as "/"
 ///   (openat2 RESOLVE_IN_ROOT), so the write lands at rootfs/etc/passwd. The last component of a
-///   member is never followed: an existing symlink there is replaced, not written through.</item>
+///   member is never followed: an existing symlink there is replaced, not written through. A parent
+///   that is a symlink leading nowhere inside the root is an error (nothing is made at its target).</item>
 /// <item>Whiteouts of ".", ".." or "" are refused; whiteouts reach only below their own directory.</item>
 /// <item><c>trusted.overlay.*</c> xattrs are skipped with a warning (<see cref="WhiteoutRules.IsReservedXattr"/>).</item>
 /// </list>
+/// Parent directories without a member of their own are made 0755 root (<see cref="WhiteoutMode.Apply"/>,
+/// as umoci does) or copied from the lower layers (<see cref="WhiteoutMode.Overlay"/>). In overlay form
+/// a hard link can only reach a file of the same layer, which is how every image tool writes them.
 /// </para>
 /// Errors name the layer, the entry and the host path. On an error the root is left part-unpacked:
 /// callers unpack into a directory they throw away on failure (<see cref="ImageStore"/> and
