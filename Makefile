@@ -75,8 +75,8 @@ run: deps build image
 bench: image
 	bench/boot $(BENCH_ARGS)
 
-test: image
-	$(DOTNET) test tests/Berth.Tests -c Release
+test: deps image
+	$(DOTNET) test tests/Berth.Tests -c Release --logger "console;verbosity=normal"
 
 clean:
 	rm -rf $(BUILD)
