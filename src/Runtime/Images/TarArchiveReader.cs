@@ -363,9 +363,8 @@ public sealed class TarArchiveReader
     private ImageException Error(long offset, string message) =>
         new($"{_archive}: tar member at offset {offset}{(_current.Length > 0 ? $" (after \"{_current}\")" : "")}: {message}");
 
-    private sealed class EntryStream(TarArchiveReader reader) : Stream
+    private sealed class EntryStream(TarArchiveReader reader) : ReadOnlyForwardStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -378,14 +377,5 @@ public sealed class TarArchiveReader
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
