@@ -11,6 +11,8 @@ public static class MultiCall
     private static readonly Dictionary<string, Func<string[], int>> EntryPoints = new()
     {
         ["init"] = InitEntry.Run,
+        ["berth-runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
+        ["runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
     };
 
     public static int Run(string[] args)
@@ -36,8 +38,9 @@ public static class MultiCall
 
                       version        print the OS version
                       init           PID 1 (started by the kernel; also as /sbin/init)
+                      runtime ...    the OCI runtime (runc's command line; also as berth-runtime)
 
-                    Entry points by name (symlinks to this binary): init
+                    Entry points by name (symlinks to this binary): init, berth-runtime
                     """);
                 return args.Length == 0 ? 2 : 0;
             default:

@@ -11,6 +11,10 @@ public static class SystemControl
 {
     public static int ProcessId => LibC.GetPid();
 
+    public static uint UserId => LibC.GetUid();
+
+    public static uint GroupId => LibC.GetGid();
+
     public static void Sync() => LibC.Sync();
 
     public static void Reboot(PowerAction action)

@@ -26,6 +26,16 @@ public static class SpecReader
         return new LoadedSpec(spec, ctx.Warnings);
     }
 
+    /// <summary>A process object alone (`exec --process process.json`).</summary>
+    public static (ProcessSpec Process, IReadOnlyList<SpecWarning> Warnings) ParseProcess(ReadOnlyMemory<byte> json, string source)
+    {
+        var ctx = new SpecReadContext(source);
+        using var document = ParseDocument(json, source);
+        var process = NestedRequired(JsonObjectReader.Open(document.RootElement, JsonPaths.Root, ctx), ReadProcess);
+        SpecValidator.CheckProcess(process, ctx);
+        return (process, ctx.Warnings);
+    }
+
     public static LoadedSpec Parse(string json, string source = "config.json") =>
         Parse(System.Text.Encoding.UTF8.GetBytes(json), source);
 

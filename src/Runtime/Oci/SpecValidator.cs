@@ -44,7 +44,7 @@ internal static class SpecValidator
             ctx.Warn("$.ociVersion", $"version {version} is newer than {RuntimeSpec.Version}; fields added since are not known");
     }
 
-    private static void CheckProcess(ProcessSpec p, SpecReadContext ctx)
+    internal static void CheckProcess(ProcessSpec p, SpecReadContext ctx)
     {
         if (p.Args.Count == 0) throw ctx.Error("$.process.args", "must have at least one entry (the program to run)");
         if (!p.Cwd.StartsWith('/')) throw ctx.Error("$.process.cwd", $"must be an absolute path, got \"{p.Cwd}\"");
