@@ -23,10 +23,11 @@ internal static unsafe class ContainerChild
         MS_NOATIME = 1024, MS_NODIRATIME = 2048, MS_BIND = 4096, MS_MOVE = 8192, MS_REC = 16384, MS_RELATIME = 1 << 21;
     private const long ST_RDONLY = 1, ST_NOSUID = 2, ST_NODEV = 4, ST_NOEXEC = 8, ST_NOATIME = 1024,
         ST_NODIRATIME = 2048, ST_RELATIME = 4096;
-    private const int ENOENT = 2, EINTR = 4, EACCES = 13, EEXIST = 17, EINVAL = 22, EPERM = 1, ETIMEDOUT = 110;
+    private const int ENOENT = 2, EINTR = 4, EACCES = 13, EEXIST = 17, ENOTDIR = 20, EINVAL = 22, EPERM = 1, ENAMETOOLONG = 36,
+        ELOOP = 40, ETIMEDOUT = 110;
     private const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, X_OK = 1, MNT_DETACH = 2;
     private const int SIG_SETMASK = 2, SIGKILL = 9, SIGCHLD = 17;
-    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000;
+    private const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFLNK = 0xA000;
     private const ulong CLONE_PIDFD = 0x1000;
     private const short POLLIN = 1;
     private const ulong TIOCSPTLCK = 0x40045431, TIOCGPTN = 0x80045430, TIOCSWINSZ = 0x5414, TIOCSCTTY = 0x540E;
@@ -342,6 +343,8 @@ internal static unsafe class ContainerChild
         int e = 0;
         if (LibC.MknodAtRaw(parent, name, op->Int, op->Value1) < 0) e = Errno() == EEXIST ? 0 : Errno();
         else if (LibC.FchownAtRaw(parent, name, (uint)op->Value2, (uint)op->Value3, AT_SYMLINK_NOFOLLOW) < 0) e = Errno();
+        // mknod honours the runtime's umask (0022): /dev/null must still be 0666.
+        else if (LibC.FchmodAtRaw(parent, name, op->Int & 0xfff, 0) < 0) e = Errno();
         LibC.CloseRaw(parent);
         return e;
     }
@@ -503,46 +506,114 @@ internal static unsafe class ContainerChild
         return ResolveInRoot(root, buf, O_PATH | O_DIRECTORY);
     }
 
-    /// <summary>mkdir -p inside the root, one component at a time, each looked up with RESOLVE_IN_ROOT.</summary>
+    /// <summary>
+    /// mkdir -p inside the root, one component at a time. A component that is a symlink is followed
+    /// inside the root, as RESOLVE_IN_ROOT would, and a dangling one gets its target created there
+    /// (runc's securejoin.MkdirAll): an image's "/evil -> /tmp/x" makes /tmp/x in the rootfs, never
+    /// on the host.
+    /// </summary>
     private static int MakeDirectories(int root, byte* relative)
     {
-        byte* buf = stackalloc byte[PathMax];
-        int len = CopyPath(relative, buf);
-        if (len < 0) return -1;
+        byte* bufA = stackalloc byte[PathMax];
+        byte* bufB = stackalloc byte[PathMax];
+        byte* resolved = stackalloc byte[PathMax];
+        byte* empty = stackalloc byte[] { 0 };
         byte* dot = stackalloc byte[] { (byte)'.', 0 };
-        for (int end = 0; end <= len; end++)
+        byte* pending = bufA, spare = bufB;
+        int plen = CopyPath(relative, pending);
+        if (plen < 0) return -1;
+        int rlen = 0, links = 0, pos = 0;
+        resolved[0] = 0;
+        while (true)
         {
-            if (end < len && buf[end] != '/') continue;
-            if (end == 0) continue;
-            buf[end] = 0;
-            int fd = ResolveInRoot(root, buf, O_PATH | O_DIRECTORY);
-            if (fd >= 0) LibC.CloseRaw(fd);
-            else if (Errno() != ENOENT) return -1;
-            else
+            while (pos < plen && pending[pos] == '/') pos++;
+            if (pos >= plen) return 0;
+            int start = pos;
+            while (pos < plen && pending[pos] != '/') pos++;
+            int clen = pos - start;
+            if (clen == 1 && pending[start] == '.') continue;
+            if (clen == 2 && pending[start] == '.' && pending[start + 1] == '.')
             {
-                int start = end - 1;
-                while (start > 0 && buf[start - 1] != '/') start--;
+                while (rlen > 0 && resolved[rlen - 1] != '/') rlen--;
+                if (rlen > 0) rlen--;
+                resolved[rlen] = 0;
+                continue;
+            }
+            int parentLen = rlen;
+            if (rlen + 1 + clen >= PathMax) return SetErrno(ENAMETOOLONG);
+            if (rlen > 0) resolved[rlen++] = (byte)'/';
+            for (int i = 0; i < clen; i++) resolved[rlen + i] = pending[start + i];
+            rlen += clen;
+            resolved[rlen] = 0;
+
+            int fd = ResolveInRoot(root, resolved, O_PATH | O_NOFOLLOW);
+            if (fd < 0)
+            {
+                if (Errno() != ENOENT) return -1;
                 int parent;
-                if (start == 0) parent = ResolveInRoot(root, dot, O_PATH | O_DIRECTORY);
+                if (parentLen == 0) parent = ResolveInRoot(root, dot, O_PATH | O_DIRECTORY);
                 else
                 {
-                    buf[start - 1] = 0;
-                    parent = ResolveInRoot(root, buf, O_PATH | O_DIRECTORY);
-                    buf[start - 1] = (byte)'/';
+                    resolved[parentLen] = 0;
+                    parent = ResolveInRoot(root, resolved, O_PATH | O_DIRECTORY);
+                    resolved[parentLen] = (byte)'/';
                 }
                 if (parent < 0) return -1;
-                int r = LibC.MkdirAtRaw(parent, buf + start, 0x1ed /* 0755 */);
+                int r = LibC.MkdirAtRaw(parent, resolved + (parentLen == 0 ? 0 : parentLen + 1), 0x1ed /* 0755 */);
                 int saved = Errno();
                 LibC.CloseRaw(parent);
-                if (r < 0 && saved != EEXIST)
-                {
-                    *LibC.ErrnoLocation() = saved;
-                    return -1;
-                }
+                if (r < 0 && saved != EEXIST) return SetErrno(saved);
+                continue;
             }
-            if (end < len) buf[end] = (byte)'/';
+            LibC.Stat st;
+            if (LibC.FStatRaw(fd, &st) < 0)
+            {
+                int saved = Errno();
+                LibC.CloseRaw(fd);
+                return SetErrno(saved);
+            }
+            uint type = st.Mode & S_IFMT;
+            if (type == S_IFDIR)
+            {
+                LibC.CloseRaw(fd);
+                continue;
+            }
+            if (type != S_IFLNK)
+            {
+                LibC.CloseRaw(fd);
+                return SetErrno(ENOTDIR);
+            }
+            if (++links > 40)
+            {
+                LibC.CloseRaw(fd);
+                return SetErrno(ELOOP);
+            }
+            // The walk goes on with the link's target followed by what was left of the path.
+            nint n = LibC.ReadlinkAtRaw(fd, empty, spare, PathMax - 1);
+            int linkErrno = Errno();
+            LibC.CloseRaw(fd);
+            if (n < 0) return SetErrno(linkErrno);
+            int rest = plen - pos;
+            if (n + 1 + rest >= PathMax) return SetErrno(ENAMETOOLONG);
+            int len = (int)n;
+            spare[len++] = (byte)'/';
+            for (int i = 0; i < rest; i++) spare[len + i] = pending[pos + i];
+            len += rest;
+            spare[len] = 0;
+            rlen = spare[0] == '/' ? 0 : parentLen;
+            resolved[rlen] = 0;
+            byte* t = pending;
+            pending = spare;
+            spare = t;
+            plen = len;
+            pos = 0;
         }
-        return 0;
+    }
+
+    private static int SetErrno(int errno)
+    {
+        *LibC.ErrnoLocation() = errno;
+        return -1;
     }
 
     private static int ResolveInRoot(int root, byte* relative, int flags)

@@ -69,6 +69,12 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "symlinkat")]
     internal static partial int SymlinkAtRaw(byte* target, int dirfd, byte* linkpath);
 
+    [LibraryImport(Lib, EntryPoint = "fchmodat")]
+    internal static partial int FchmodAtRaw(int dirfd, byte* path, int mode, int flags);
+
+    [LibraryImport(Lib, EntryPoint = "readlinkat")]
+    internal static partial nint ReadlinkAtRaw(int dirfd, byte* path, byte* buf, nint size);
+
     [LibraryImport(Lib, EntryPoint = "fchownat")]
     internal static partial int FchownAtRaw(int dirfd, byte* path, uint uid, uint gid, int flags);
 

@@ -53,8 +53,16 @@ public sealed class RuntimeLifecycleTests
     {
         using var b = new BusyboxBundle();
         Assert.Equal(42, b.Sh("exit 42").Exit);
-        Assert.Equal(128 + 9, b.Sh("kill -9 $$").Exit);
         Assert.Equal(0, b.Sh("true").Exit);
+
+        // A container's init ignores signals it has no handler for when they come from inside
+        // (the kernel protects a namespace's init), so the kill comes from the runtime.
+        b.Write(b.Config("/bin/sh", "-c", "echo ready > /out/ready; exec sleep 60"));
+        var run = Task.Run(() => b.Runtime("run", "killed"));
+        Assert.True(HostRun.Until(() => File.Exists(Path.Combine(b.Out, "ready")), TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, b.Runtime("kill", "killed", "9").Exit);
+        Assert.True(run.Wait(TimeSpan.FromSeconds(10)), "run did not return after its container was killed");
+        Assert.Equal(128 + 9, run.Result.Exit);
         Assert.Empty(b.ContainerIds());
     }
 
@@ -77,12 +85,13 @@ public sealed class RuntimeLifecycleTests
     public void The_container_sees_only_its_own_processes_hostname_and_loopback()
     {
         using var b = new BusyboxBundle();
-        var r = b.Sh("echo pids=$(ls /proc | grep -c '^[0-9]'); echo self=$$; echo host=$(hostname); echo net=$(ls /sys/class/net); " +
+        // The glob runs in the shell itself: no command substitution forks a process that would be listed.
+        var r = b.Sh("for p in /proc/[0-9]*; do echo pid=${p#/proc/}; done; echo self=$$; echo host=$(hostname); echo net=$(ls /sys/class/net); " +
                      "echo ipc=$(readlink /proc/self/ns/ipc); echo mnt=$(readlink /proc/self/ns/mnt); grep -c . /proc/self/mountinfo",
             s => s with { Hostname = "box" });
         Assert.True(r.Exit == 0, r.ToString());
         var lines = r.Stdout.Split('\n');
-        Assert.Contains("pids=2", lines);   // sh (pid 1) and the ls; none of the host's
+        Assert.Equal(["pid=1"], lines.Where(l => l.StartsWith("pid=", StringComparison.Ordinal)));   // the shell; none of the host's
         Assert.Contains("self=1", lines);
         Assert.Contains("host=box", lines);
         Assert.Contains("net=lo", lines);
@@ -118,7 +127,11 @@ public sealed class RuntimeLifecycleTests
     public void A_user_namespace_maps_container_root_to_an_unprivileged_host_uid()
     {
         using var b = new BusyboxBundle();
-        var r = b.Sh("id -u; cat /proc/self/uid_map; touch /out/made-by-container-root", s => s with
+        // Container root is host uid 100000: it must be able to reach its rootfs, and
+        // its image is owned by it, as an image unpacked for a user namespace is.
+        File.SetUnixFileMode(b.Dir, (UnixFileMode)0x1ed);
+        Assert.Equal(0, HostRun.Tool("/bin/chown", "-hR", "100000:100000", b.Rootfs).Exit);
+        var r = b.Sh("id -u; cat /proc/self/uid_map; touch /out/made-by-container-root; echo touch=$?", s => s with
         {
             Linux = s.Linux! with
             {
@@ -132,6 +145,7 @@ public sealed class RuntimeLifecycleTests
         Assert.Equal("0", lines[0]);
         Assert.Equal(["0", "100000", "65536"], lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         // Host root owns /out, so container root (host uid 100000) may not write there.
+        Assert.Equal("touch=1", lines[2]);
         Assert.False(File.Exists(Path.Combine(b.Out, "made-by-container-root")));
     }
 
@@ -143,7 +157,8 @@ public sealed class RuntimeLifecycleTests
                      "ping -c1 -W1 127.0.0.1 >/dev/null 2>/out/ping.err; echo ping=$?; grep CapEff /proc/self/status",
             s => s with { Root = s.Root! with { Readonly = false } });
         Assert.True(r.Exit == 0, r.ToString());
-        Assert.Contains("mount=255", r.Stdout);
+        Assert.DoesNotContain("mount=0", r.Stdout);
+        Assert.Contains("mount=", r.Stdout);
         Assert.Contains("chown=1", r.Stdout);
         Assert.Contains("ping=1", r.Stdout);
         Assert.Contains("permission denied", File.ReadAllText(Path.Combine(b.Out, "ping.err")), StringComparison.OrdinalIgnoreCase);
@@ -178,10 +193,12 @@ public sealed class RuntimeLifecycleTests
     public void Masked_paths_are_empty_and_proc_sys_and_the_root_are_read_only()
     {
         using var b = new BusyboxBundle();
-        var r = b.Sh("echo kcore=$(wc -c < /proc/kcore); echo keys=$(wc -c < /proc/keys); echo firmware=$(ls /sys/firmware | wc -l); " +
+        Assert.NotEmpty(Directory.GetFileSystemEntries("/sys/firmware")); // or the test below proves nothing
+        Assert.True(File.Exists("/proc/timer_list") && File.Exists("/proc/keys"));
+        var r = b.Sh("echo timer_list=$(wc -c < /proc/timer_list); echo keys=$(wc -c < /proc/keys); echo firmware=$(ls /sys/firmware | wc -l); " +
                      "echo 1 > /proc/sys/kernel/printk_ratelimit; echo sys=$?; touch /newfile; echo root=$?");
         Assert.True(r.Exit == 0, r.ToString());
-        Assert.Contains("kcore=0", r.Stdout);
+        Assert.Contains("timer_list=0", r.Stdout);
         Assert.Contains("keys=0", r.Stdout);
         Assert.Contains("firmware=0", r.Stdout);
         Assert.Contains("sys=1", r.Stdout);
