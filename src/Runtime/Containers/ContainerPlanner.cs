@@ -210,7 +210,7 @@ internal static unsafe class ContainerPlanner
     private static void AddMount(ChildPlan plan, MountSpec m, string dest, string bundle, string path, string source)
     {
         var a = plan.Arena;
-        var options = MountOptions.Parse(m.Options, path + ".options");
+        var options = MountOptions.Parse(m.Options, path + ".options", source);
         string? type = m.Type is { Length: > 0 } t ? t : null;
         bool bind = options.Bind || type == "bind";
         var flags = ChildOpFlags.None;
@@ -229,7 +229,9 @@ internal static unsafe class ContainerPlanner
             // A bind ignores every flag but MS_REC: read-only and friends take a remount.
             remountFlags = options.Flags & ~(MS_BIND | MS_REC | 32UL);
             if (remountFlags != 0) flags |= ChildOpFlags.Remount;
-            data = null;
+            // A bind has no filesystem to take a data string: an unknown option would vanish.
+            if (data is not null)
+                throw new SpecException(source, path + ".options", $"unknown option(s) for a bind mount: {data}");
             what = $"bind {mountSource} on {m.Destination}";
         }
         else

@@ -18,6 +18,10 @@ public sealed class SpawnSpec
     public string? WorkingDirectory { get; init; }
     /// <summary>Start a new session; with <see cref="StdioPath"/> a tty, it becomes the controlling terminal.</summary>
     public bool NewSession { get; init; }
+    /// <summary>argv[0] when it is not the executable's file name (OCI hooks give their own).</summary>
+    public string? Argv0 { get; init; }
+    /// <summary>A descriptor of the parent's that becomes the child's stdin.</summary>
+    public int StdinFd { get; init; } = -1;
 }
 
 /// <summary>
@@ -53,7 +57,7 @@ public static class ProcessSpawner
         void* defaults = NativeMemory.AllocZeroed(128);
         try
         {
-            argv[0] = (byte*)Utf8(Path.GetFileName(spec.Executable));
+            argv[0] = (byte*)Utf8(spec.Argv0 ?? Path.GetFileName(spec.Executable));
             for (int i = 0; i < spec.Arguments.Count; i++) argv[i + 1] = (byte*)Utf8(spec.Arguments[i]);
             int e = 0;
             foreach (var kv in env) envp[e++] = (byte*)Utf8(kv.Key + "=" + kv.Value);
@@ -75,6 +79,7 @@ public static class ProcessSpawner
                 LibC.PosixSpawnFileActionsAddOpen(fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0x1a4);
                 LibC.PosixSpawnFileActionsAddDup2(fa, 1, 2);
             }
+            if (spec.StdinFd >= 0) LibC.PosixSpawnFileActionsAddDup2(fa, spec.StdinFd, 0);
             if (spec.WorkingDirectory is not null)
                 LibC.PosixSpawnFileActionsAddChdir(fa, (byte*)Utf8(spec.WorkingDirectory));
 
