@@ -260,7 +260,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
                 ContainerProcess.WaitChild(pid);
                 throw new RuntimeException($"exec in container \"{o.Id}\": {ContainerCloner.Explain(plan, failure)}");
             }
-            if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()));
+            if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4, durable: false);
             if (o.Detach) return 0;
             using (SignalForwarder.To(pid)) return ContainerProcess.ExitCode(ContainerProcess.WaitChild(pid));
         }
@@ -464,7 +464,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             }
             store.Save(record);
             if (hookState is not null) WriteHookState(hookState, StateOf(record, ContainerStatus.Created));
-            if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()));
+            if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4, durable: false);
             cgroup?.Dispose();
             return new Birth { Store = store, Spec = spec, Plan = plan, Go = go, Report = report, HookState = hookState, Record = record };
         }

@@ -121,7 +121,7 @@ public sealed class ContainerStore(string root)
     }
 
     public void Save(ContainerRecord record) =>
-        Files.WriteAtomically(Path.Combine(DirectoryOf(record.Id), StateFile), record.ToUtf8(), 0x180 /* 0600 */);
+        Files.WriteAtomically(Path.Combine(DirectoryOf(record.Id), StateFile), record.ToUtf8(), 0x180 /* 0600 */, durable: false);
 
     public ContainerRecord Load(string id)
     {

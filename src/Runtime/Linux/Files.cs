@@ -63,16 +63,25 @@ public static class Files
     /// Writes a file so that after a crash it holds either the old or the new content:
     /// temp file, fsync, rename, fsync of the directory.
     /// </summary>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, int mode = 0x1a4 /* 0644 */)
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, int mode = 0x1a4 /* 0644 */) =>
+        WriteAtomically(path, content, mode, durable: true);
+
+    /// <summary>
+    /// Temp file and rename, so readers see the old content or the new. With <paramref name="durable"/>
+    /// the file and its directory are fsync'ed too; without, the write is only atomic, which is all
+    /// that state on a tmpfs (/run) needs, and saves two disk flushes on every container start.
+    /// </summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> content, int mode, bool durable)
     {
         string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         string tmp = Path.Combine(dir, "." + Path.GetFileName(path) + ".tmp");
         using (var fd = FileDescriptor.Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode))
         {
             fd.WriteAll(content);
-            fd.FSync();
+            if (durable) fd.FSync();
         }
         File.Move(tmp, path, overwrite: true);
+        if (!durable) return;
         using var dirFd = FileDescriptor.Open(dir, O_RDONLY | O_DIRECTORY);
         dirFd.FSync();
     }
