@@ -165,6 +165,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "sendmsg")]
     internal static partial nint SendMsgRaw(int fd, MsgHdr* msg, int flags);
 
+    [LibraryImport(Lib, EntryPoint = "recvmsg", SetLastError = true)]
+    internal static partial nint RecvMsg(int fd, MsgHdr* msg, int flags);
+
     [LibraryImport(Lib, EntryPoint = "signal")]
     internal static partial nint SignalRaw(int sig, nint handler);
 

@@ -148,3 +148,38 @@ public sealed class RuntimeHookTests
         Assert.Equal(["666 1,3 /dev/null", "666 1,5 /dev/zero", "666 1,9 /dev/urandom"], r.Stdout.Trim().Split('\n'));
     }
 }
+
+/// <summary>process.terminal with --console-socket: the pty master reaches the socket's owner.</summary>
+public sealed class RuntimeTerminalTests
+{
+    [Fact]
+    public void A_terminal_container_sends_its_pty_master_to_the_console_socket()
+    {
+        using var b = new BusyboxBundle();
+        var spec = b.Config("/bin/sh", "-c", "tty; stty size; echo done");
+        b.Write(spec with { Process = spec.Process! with { Terminal = true, ConsoleSize = new ConsoleSize(40, 100) } });
+        string socketPath = Path.Combine(b.Dir, "console.sock");
+        using var console = new Berth.Runtime.Containers.ConsoleSocket(socketPath);
+        var create = Task.Run(() => b.Runtime("create", "--console-socket", socketPath, "tty"));
+        using var master = console.ReceiveMaster(TimeSpan.FromSeconds(10));
+        var created = create.Result;
+        Assert.True(created.Exit == 0, created.ToString());
+        Assert.Equal(0, b.Runtime("start", "tty").Exit);
+
+        var output = new System.Text.StringBuilder();
+        var buffer = new byte[4096];
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!output.ToString().Contains("done") && DateTime.UtcNow < deadline)
+        {
+            int n;
+            try { n = master.Read(buffer); }
+            catch (Berth.Runtime.Linux.SyscallException) { break; } // EIO: the slave side closed
+            if (n <= 0) break;
+            output.Append(System.Text.Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        var text = output.ToString().Replace("\r", "");
+        Assert.Matches(@"^/dev/pts/\d+\n", text);
+        Assert.Contains("40 100\n", text);
+        Assert.Contains("done", text);
+    }
+}
