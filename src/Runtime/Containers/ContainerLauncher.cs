@@ -80,8 +80,10 @@ public sealed record ExecOptions
 /// runtime-namespace hooks and waits for the child's report. Anything that fails on the way leaves
 /// nothing behind: the child is killed, the cgroup and the state directory removed.
 /// </summary>
-public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
+public sealed class ContainerLauncher(ContainerStore store, Action<string> warn, IChildWaiter? children = null)
 {
+    private readonly IChildWaiter _children = children ?? DirectChildWaiter.Instance;
+
     private const int ETIMEDOUT = 110;
 
     /// <summary>`create`: the container's process waits on exec.fifo for `start`.</summary>
@@ -101,7 +103,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             birth.Go.WriteAll([1]);
             if (ContainerCloner.ReadMessage(birth.Report) is { } failure)
                 throw new RuntimeException($"container \"{record.Id}\": {ContainerCloner.Explain(birth.Plan, failure)}");
-            if (record.HasPoststart) HookRunner.Run("poststart", birth.Spec.Hooks!.Poststart, StateOf(record, ContainerStatus.Running));
+            if (record.HasPoststart) HookRunner.Run(_children, "poststart", birth.Spec.Hooks!.Poststart, StateOf(record, ContainerStatus.Running));
         }
         catch
         {
@@ -115,7 +117,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
         }
 
         int status;
-        using (SignalForwarder.To(record.Pid)) status = ContainerProcess.WaitChild(record.Pid);
+        using (SignalForwarder.To(record.Pid)) status = _children.Wait(record.Pid);
         birth.Detach();
         Teardown(record, birth.Spec.Hooks?.Poststop ?? []);
         return ContainerProcess.ExitCode(status);
@@ -149,7 +151,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
         }
         LibC.Unlink(fifo);
         if (record.HasPoststart)
-            HookRunner.Run("poststart", LoadConfig(record).Hooks!.Poststart, StateOf(record, ContainerStatus.Running));
+            HookRunner.Run(_children, "poststart", LoadConfig(record).Hooks!.Poststart, StateOf(record, ContainerStatus.Running));
     }
 
     /// <summary>`delete`: kills a created container (or, with force, a running one), then removes all trace of it.</summary>
@@ -257,12 +259,12 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             go.WriteAll([1]);
             if (ContainerCloner.ReadMessage(report) is { } failure)
             {
-                ContainerProcess.WaitChild(pid);
+                _children.Wait(pid);
                 throw new RuntimeException($"exec in container \"{o.Id}\": {ContainerCloner.Explain(plan, failure)}");
             }
             if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4, durable: false);
             if (o.Detach) return 0;
-            using (SignalForwarder.To(pid)) return ContainerProcess.ExitCode(ContainerProcess.WaitChild(pid));
+            using (SignalForwarder.To(pid)) return ContainerProcess.ExitCode(_children.Wait(pid));
         }
         finally
         {
@@ -274,7 +276,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
     private void Teardown(ContainerRecord record, IReadOnlyList<HookSpec> poststop)
     {
         CgroupPlacement.Remove(record.Cgroup, warn);
-        foreach (var w in HookRunner.RunReportingFailures("poststop", poststop, StateOf(record, ContainerStatus.Stopped))) warn(w);
+        foreach (var w in HookRunner.RunReportingFailures(_children, "poststop", poststop, StateOf(record, ContainerStatus.Stopped))) warn(w);
         store.Remove(record.Id);
     }
 
@@ -303,6 +305,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
         public required FileDescriptor Report { get; init; }
         public FileDescriptor? HookState { get; init; }
         public required ContainerRecord Record { get; set; }
+        public required IChildWaiter Children { get; init; }
         private bool _detached;
 
         /// <summary>The container lives on without this process.</summary>
@@ -314,7 +317,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             if (_detached) return;
             _detached = true;
             LibC.Kill(Record.Pid, Consts.SIGKILL);
-            ContainerProcess.WaitChild(Record.Pid);
+            Children.Wait(Record.Pid);
             CgroupPlacement.Remove(Record.Cgroup, _ => { });
             Store.Remove(Record.Id);
         }
@@ -448,8 +451,8 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             if (hookState is not null) WriteHookState(hookState, StateOf(record, ContainerStatus.Creating));
             if (spec.Hooks is { } hooks)
             {
-                HookRunner.Run("prestart", hooks.Prestart, StateOf(record, ContainerStatus.Creating));
-                HookRunner.Run("createRuntime", hooks.CreateRuntime, StateOf(record, ContainerStatus.Creating));
+                HookRunner.Run(_children, "prestart", hooks.Prestart, StateOf(record, ContainerStatus.Creating));
+                HookRunner.Run(_children, "createRuntime", hooks.CreateRuntime, StateOf(record, ContainerStatus.Creating));
             }
 
             go.WriteAll([1]);
@@ -458,7 +461,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             {
                 string why = message is { } m
                     ? ContainerCloner.Explain(plan, m)
-                    : $"the container process ended during setup ({ContainerProcess.DescribeStatus(ContainerProcess.WaitChild(pid))})";
+                    : $"the container process ended during setup ({ContainerProcess.DescribeStatus(_children.Wait(pid))})";
                 if (message is null) pid = -1;
                 throw new RuntimeException($"cannot create container \"{o.Id}\": {why}");
             }
@@ -466,7 +469,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             if (hookState is not null) WriteHookState(hookState, StateOf(record, ContainerStatus.Created));
             if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4, durable: false);
             cgroup?.Dispose();
-            return new Birth { Store = store, Spec = spec, Plan = plan, Go = go, Report = report, HookState = hookState, Record = record };
+            return new Birth { Store = store, Spec = spec, Plan = plan, Go = go, Report = report, HookState = hookState, Record = record, Children = _children };
         }
         catch
         {
@@ -474,7 +477,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn)
             if (pid > 0)
             {
                 LibC.Kill(pid, Consts.SIGKILL);
-                ContainerProcess.WaitChild(pid);
+                _children.Wait(pid);
             }
             go?.Dispose();
             report?.Dispose();

@@ -80,16 +80,7 @@ public static unsafe class ContainerProcess
     }
 
     /// <summary>wait4 on our own child, through EINTR.</summary>
-    public static int WaitChild(int pid)
-    {
-        int status;
-        while (LibC.Wait4Raw(pid, &status, 0, null) < 0)
-        {
-            int errno = *LibC.ErrnoLocation();
-            if (errno != Consts.EINTR) throw new SyscallException("wait4", pid.ToString(), errno);
-        }
-        return status;
-    }
+    public static int WaitChild(int pid) => DirectChildWaiter.Instance.Wait(pid);
 
     /// <summary>A wait status as a shell exit code: the code, or 128 + the signal.</summary>
     public static int ExitCode(int status) => (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);

@@ -13,22 +13,22 @@ namespace Berth.Runtime.Containers;
 public static class HookRunner
 {
     /// <summary>Runs the hooks in order; the first failure throws (prestart, createRuntime: the container is not created).</summary>
-    public static void Run(string stage, IReadOnlyList<HookSpec> hooks, ContainerState state)
+    public static void Run(IChildWaiter children, string stage, IReadOnlyList<HookSpec> hooks, ContainerState state)
     {
         for (int i = 0; i < hooks.Count; i++)
-            if (RunOne(stage, i, hooks[i], state) is { } failure) throw new RuntimeException(failure);
+            if (RunOne(children, stage, i, hooks[i], state) is { } failure) throw new RuntimeException(failure);
     }
 
     /// <summary>Runs every hook and returns the failures as warnings (poststart, poststop: the spec says go on).</summary>
-    public static IReadOnlyList<string> RunReportingFailures(string stage, IReadOnlyList<HookSpec> hooks, ContainerState state)
+    public static IReadOnlyList<string> RunReportingFailures(IChildWaiter children, string stage, IReadOnlyList<HookSpec> hooks, ContainerState state)
     {
         var failures = new List<string>();
         for (int i = 0; i < hooks.Count; i++)
-            if (RunOne(stage, i, hooks[i], state) is { } failure) failures.Add(failure);
+            if (RunOne(children, stage, i, hooks[i], state) is { } failure) failures.Add(failure);
         return failures;
     }
 
-    private static string? RunOne(string stage, int index, HookSpec hook, ContainerState state)
+    private static string? RunOne(IChildWaiter children, string stage, int index, HookSpec hook, ContainerState state)
     {
         string what = $"{stage} hook {hook.Path} ($.hooks.{stage}[{index}])";
         int memfd = LibC.MemfdCreate("berth-hook-state", 1 /* MFD_CLOEXEC */);
@@ -57,10 +57,10 @@ public static class HookRunner
         if (pidfd is not null && hook.Timeout is int seconds && !ContainerProcess.WaitForExit(pidfd, TimeSpan.FromSeconds(seconds)))
         {
             ContainerProcess.Signal(pidfd, Consts.SIGKILL);
-            ContainerProcess.WaitChild(pid);
+            children.Wait(pid);
             return $"{what}: timed out after {seconds} s and was killed";
         }
-        int status = ContainerProcess.WaitChild(pid);
+        int status = children.Wait(pid);
         return status == 0 ? null : $"{what} failed: {ContainerProcess.DescribeStatus(status)}";
     }
 

@@ -15,12 +15,19 @@ public readonly record struct ExitStatus(int Raw)
 /// <summary>
 /// Reaps every child of this process, adopted orphans included, on one thread that blocks in
 /// wait4(-1). Processes started through <see cref="Spawn"/> get their exit reported to a
-/// callback; the rest (orphans re-parented to PID 1) are reaped and counted.
+/// callback; the rest (orphans re-parented to PID 1) are reaped and counted. A child started some
+/// other way (a container's init from clone3) is claimed with <see cref="Watch"/> or waited for
+/// with <see cref="Wait"/>: if it ended before it was claimed, its kept status is handed over.
 /// </summary>
-public sealed class ChildReaper
+public sealed class ChildReaper : IChildWaiter
 {
+    /// <summary>How many unclaimed statuses are kept: orphans are reaped too, and never claimed.</summary>
+    private const int UnclaimedKept = 256;
+
     private readonly object _gate = new();
     private readonly Dictionary<int, Action<int, ExitStatus>> _watched = new();
+    private readonly Dictionary<int, ExitStatus> _unclaimed = new();
+    private readonly Queue<int> _unclaimedOrder = new();
     private readonly SemaphoreSlim _childStarted = new(0);
     private long _orphansReaped;
     private Thread? _thread;
@@ -45,6 +52,33 @@ public sealed class ChildReaper
             _childStarted.Release();
             return pid;
         }
+    }
+
+    /// <summary>Reports the exit of a child this process started itself, at once if it already ended.</summary>
+    public void Watch(int pid, Action<int, ExitStatus> onExit)
+    {
+        ExitStatus kept;
+        lock (_gate)
+        {
+            if (!_unclaimed.Remove(pid, out kept))
+            {
+                _watched[pid] = onExit;
+                _childStarted.Release();
+                return;
+            }
+        }
+        onExit(pid, kept);
+    }
+
+    /// <summary><see cref="IChildWaiter"/>: blocks until the reaper has collected the child.</summary>
+    public int Wait(int pid)
+    {
+        if (_thread is null) return DirectChildWaiter.Instance.Wait(pid);
+        using var done = new ManualResetEventSlim();
+        int raw = 0;
+        Watch(pid, (_, status) => { raw = status.Raw; done.Set(); });
+        done.Wait();
+        return raw;
     }
 
     /// <summary>Blocks until no user process but this one is left, or the timeout passes.</summary>
@@ -85,8 +119,13 @@ public sealed class ChildReaper
             Action<int, ExitStatus>? callback;
             lock (_gate)
             {
-                if (_watched.Remove(pid, out callback)) { }
-                else Interlocked.Increment(ref _orphansReaped);
+                if (!_watched.Remove(pid, out callback))
+                {
+                    Interlocked.Increment(ref _orphansReaped);
+                    _unclaimed[pid] = new ExitStatus(status);
+                    _unclaimedOrder.Enqueue(pid);
+                    while (_unclaimedOrder.Count > UnclaimedKept) _unclaimed.Remove(_unclaimedOrder.Dequeue());
+                }
             }
             try { callback?.Invoke(pid, new ExitStatus(status)); }
             catch { /* a callback must never stop reaping */ }

@@ -53,6 +53,27 @@ public class ChildReaperTests
     }
 
     [Fact]
+    public void A_child_claimed_after_it_was_reaped_gets_its_kept_status()
+    {
+        // A container's init is cloned outside Spawn and claimed afterwards: it may be gone by then.
+        int pid = ProcessSpawner.Spawn(new SpawnSpec { Executable = "/bin/sh", Arguments = ["-c", "exit 23"] });
+        Assert.True(HostRun.Until(() => !Directory.Exists($"/proc/{pid}"), TimeSpan.FromSeconds(5)), "the child was not reaped");
+        var claimed = new TaskCompletionSource<ExitStatus>();
+        Reaper.Watch(pid, (_, s) => claimed.TrySetResult(s));
+        Assert.True(claimed.Task.Wait(TimeSpan.FromSeconds(1)));
+        Assert.Equal(23, claimed.Task.Result.Code);
+    }
+
+    [Fact]
+    public void Wait_blocks_until_the_reaper_collected_a_child_started_elsewhere()
+    {
+        int pid = ProcessSpawner.Spawn(new SpawnSpec { Executable = "/bin/sh", Arguments = ["-c", "sleep 0.2; exit 4"] });
+        var status = new ExitStatus(Reaper.Wait(pid));
+        Assert.True(status.Exited);
+        Assert.Equal(4, status.Code);
+    }
+
+    [Fact]
     public void A_throwing_callback_does_not_stop_reaping()
     {
         int first = Reaper.Spawn(new SpawnSpec { Executable = "/bin/true" }, (_, _) => throw new InvalidOperationException("callback bug"));
