@@ -236,6 +236,12 @@ chmod 0755 "$R/usr/bin/berth"
 for e in $ENTRY_POINTS; do ln -s berth "$R/usr/bin/$e"; done
 ln -s ../usr/bin/berth "$R/sbin/init"
 
+# system service bundles: the console's rootfs holds only mount points (PID 1 binds the host's
+# directories there and writes its config.json at boot, as it names the console tty)
+for d in bin sbin lib lib64 usr etc var run tmp root home dev proc sys mnt boot; do
+  mkdir -p "$R/usr/share/berth/services/console/rootfs/$d"
+done
+
 # busybox: applets in /bin and /sbin, except init/linuxrc and names that are berth entry points
 install_file "$R" "$BUSYBOX" /bin/busybox
 for a in $("$BUSYBOX" --list-full | sort); do

@@ -27,6 +27,7 @@ public static class MultiCall
 
     private static int Cli(string[] args)
     {
+        if (args.Length > 0 && Berth.Init.Cli.ServiceCli.Commands.Contains(args[0])) return Berth.Init.Cli.ServiceCli.Run(args);
         switch (args.FirstOrDefault())
         {
             case "version" or "--version":
@@ -37,6 +38,7 @@ public static class MultiCall
                     usage: berth COMMAND
 
                       version        print the OS version
+                    """ + Berth.Init.Cli.ServiceCli.Usage + """
                       init           PID 1 (started by the kernel; also as /sbin/init)
                       runtime ...    the OCI runtime (runc's command line; also as berth-runtime)
 

@@ -7,17 +7,23 @@ public enum RestartPolicy { No, OnFailure, Always }
 
 public enum ServiceState { Waiting, Running, BackingOff, Stopping, Stopped, Exited, Failed }
 
-/// <summary>A process PID 1 keeps running.</summary>
+/// <summary>A process PID 1 keeps running: a plain process (<see cref="Spec"/>) or an OCI bundle run as a container.</summary>
 public sealed class ServiceDefinition
 {
     public required string Name { get; init; }
-    public required SpawnSpec Spec { get; init; }
+    public SpawnSpec? Spec { get; init; }
+    /// <summary>An OCI bundle directory; the service then runs as container <see cref="Name"/>.</summary>
+    public string? Bundle { get; init; }
+    /// <summary>The service's log: the supervisor's notes, and its stdout and stderr when <see cref="CaptureOutput"/>.</summary>
+    public ServiceLog? Log { get; init; }
+    /// <summary>False for a service whose stdio is a terminal it opens itself (a getty).</summary>
+    public bool CaptureOutput { get; init; } = true;
     public RestartPolicy Restart { get; init; } = RestartPolicy.Always;
     public int StopSignal { get; init; } = SIGTERM;
 }
 
 /// <summary>What the supervisor knows about one service right now.</summary>
-public sealed record ServiceStatus(string Name, ServiceState State, int Pid, int Restarts, DateTime? Since, string? LastExit);
+public sealed record ServiceStatus(string Name, ServiceState State, int Pid, int Restarts, DateTime? Since, string? LastExit, string Kind = "process");
 
 /// <summary>
 /// Starts services, restarts them by their policy with exponential backoff (100 ms doubling to
@@ -30,15 +36,21 @@ public sealed class ServiceSupervisor
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(10);
 
     private readonly ChildReaper _reaper;
+    private readonly ContainerServices _containers;
     private readonly List<Service> _services = new();
     private readonly object _gate = new();
     private bool _stopping;
 
-    public ServiceSupervisor(ChildReaper reaper) => _reaper = reaper;
+    public ServiceSupervisor(ChildReaper reaper, ContainerServices? containers = null)
+    {
+        _reaper = reaper;
+        _containers = containers ?? new ContainerServices(reaper);
+    }
 
     private sealed class Service(ServiceDefinition definition)
     {
         public ServiceDefinition Definition { get; } = definition;
+        public ServiceLog? Log { get; } = definition.Log;
         public ServiceState State = ServiceState.Waiting;
         public int Pid;
         public int Restarts;
@@ -66,10 +78,24 @@ public sealed class ServiceSupervisor
             try
             {
                 service.Exited.Reset();
-                service.Pid = _reaper.Spawn(service.Definition.Spec, (pid, status) => OnExit(service, status));
-                service.State = ServiceState.Running;
-                service.StartedAt = DateTime.UtcNow;
-                BootLog.Info($"service {service.Definition.Name} started (pid {service.Pid})");
+                var d = service.Definition;
+                if (d.Bundle is { } bundle)
+                {
+                    service.Pid = _containers.Start(d.Name, bundle, d.CaptureOutput ? d.Log : null);
+                    service.State = ServiceState.Running;
+                    service.StartedAt = DateTime.UtcNow;
+                    // Claimed after the launch: if it has already exited, OnExit runs now (the lock is re-entrant).
+                    _reaper.Watch(service.Pid, (_, status) => OnExit(service, status));
+                }
+                else
+                {
+                    service.Pid = _reaper.Spawn(d.Spec ?? throw new InvalidOperationException($"service {d.Name} has neither a bundle nor a process"),
+                        (_, status) => OnExit(service, status));
+                    service.State = ServiceState.Running;
+                    service.StartedAt = DateTime.UtcNow;
+                }
+                service.Log?.Note($"started (pid {service.Pid})");
+                BootLog.Info($"service {d.Name} started (pid {service.Pid})");
             }
             catch (Exception e)
             {
@@ -83,6 +109,13 @@ public sealed class ServiceSupervisor
 
     private void OnExit(Service service, ExitStatus status)
     {
+        // The reaper's thread must go back to reaping: the container's teardown runs elsewhere.
+        if (service.Definition.Bundle is not null)
+        {
+            int exited = service.Pid;
+            ThreadPool.QueueUserWorkItem(_ => _containers.Remove(service.Definition.Name, exited));
+        }
+        service.Log?.Note($"ended: {status}");
         lock (_gate)
         {
             service.Pid = 0;
@@ -124,7 +157,49 @@ public sealed class ServiceSupervisor
     {
         lock (_gate)
             return _services.Select(s => new ServiceStatus(s.Definition.Name, s.State, s.Pid, s.Restarts,
-                s.StartedAt, s.LastExit)).ToList();
+                s.StartedAt, s.LastExit, s.Definition.Bundle is null ? "process" : "container")).ToList();
+    }
+
+    private Service Find(string name) =>
+        _services.FirstOrDefault(s => s.Definition.Name == name)
+        ?? throw new InvalidOperationException($"no service \"{name}\" (berth ps lists them)");
+
+    /// <summary>`berth start`: a stopped, exited or failed service runs again; a running one is left alone.</summary>
+    public void StartService(string name)
+    {
+        Service service;
+        lock (_gate)
+        {
+            service = Find(name);
+            if (_stopping) throw new InvalidOperationException("the machine is shutting down");
+            if (service.State is ServiceState.Running or ServiceState.Stopping) return;
+            service.RestartTimer?.Dispose();
+            service.Backoff = FirstBackoff;
+        }
+        Launch(service);
+    }
+
+    /// <summary>`berth stop`: its stop signal, SIGKILL after the grace period; it stays down until started.</summary>
+    public void StopService(string name, TimeSpan grace)
+    {
+        int pid;
+        Service service;
+        lock (_gate)
+        {
+            service = Find(name);
+            service.RestartTimer?.Dispose();
+            if (service.State == ServiceState.BackingOff) service.State = ServiceState.Stopped;
+            pid = service.Pid;
+            if (pid == 0) return;
+            service.State = ServiceState.Stopping;
+        }
+        SystemControl.Kill(pid, service.Definition.StopSignal);
+        SystemControl.Kill(pid, SIGCONT);
+        if (!service.Exited.Wait(grace))
+        {
+            SystemControl.Kill(pid, SIGKILL);
+            service.Exited.Wait(TimeSpan.FromSeconds(2));
+        }
     }
 
     /// <summary>Stops every service, last started first: its stop signal, then SIGKILL after the grace period.</summary>

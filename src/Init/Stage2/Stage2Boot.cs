@@ -68,6 +68,11 @@ public sealed class Stage2Boot
             catch (SyscallException e) { warn($"loopback: {e.Message}"); }
         });
         _timeline.Step("start-services", StartServices);
+        _timeline.Step("api", () =>
+        {
+            try { new Api.ApiServer(_supervisor, RequestShutdown).Start(); }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { warn($"API socket: {e.Message}"); }
+        });
 
         double readyMs = BootTimeline.NowMs;
         _timeline.Record("ready", readyMs, 0);
@@ -103,9 +108,16 @@ public sealed class Stage2Boot
     private void StartServices()
     {
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
-        if (File.Exists("/dev/" + tty))
+        if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
+        else if (Directory.Exists(ConsoleBundle.Rootfs))
+            _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = ConsoleBundle.Write(tty, baud), CaptureOutput = false,
+                Log = new ServiceLog("console") });
+        else
+        {
+            // An image without the service bundles (an old or hand-made root): a plain getty still lets a person in.
+            BootLog.Warn($"{ConsoleBundle.Rootfs} is missing: the console runs as a plain process");
             _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
-        else BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
+        }
 
         // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
         // boot path; the agent port, when the host attached one, follows them.

@@ -43,6 +43,7 @@ internal enum ChildOpCode
     ChangeDirectory,
     CloseExtraFds,
     Exec,
+    SetStdio,
 }
 
 /// <summary>Modifiers of a step.</summary>

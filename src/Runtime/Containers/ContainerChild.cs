@@ -112,6 +112,12 @@ internal static unsafe class ContainerChild
             case ChildOpCode.SymlinkInRoot:
                 return SymlinkInRoot(ref ctx, op);
 
+            case ChildOpCode.SetStdio:
+                if (op->Fd >= 0 && LibC.Dup2Raw(op->Fd, 0) < 0) return Errno();
+                if (op->Int >= 0 && LibC.Dup2Raw(op->Int, 1) < 0) return Errno();
+                if (op->Length >= 0 && LibC.Dup2Raw((int)op->Length, 2) < 0) return Errno();
+                return 0;
+
             case ChildOpCode.RunHook:
                 RunHook(ref ctx, op, index);
                 return 0;

@@ -58,12 +58,7 @@ internal static unsafe class ContainerCloner
     }
 
     /// <summary>A pipe whose ends close on exec: the child's report end closing is how the parent learns of a successful execve.</summary>
-    public static (FileDescriptor Read, FileDescriptor Write) Pipe(string what)
-    {
-        int* fds = stackalloc int[2];
-        if (LibC.Pipe2(fds, Consts.O_CLOEXEC) < 0) throw SyscallException.Last("pipe2", what);
-        return (new FileDescriptor(fds[0], what + " (read end)"), new FileDescriptor(fds[1], what + " (write end)"));
-    }
+    public static (FileDescriptor Read, FileDescriptor Write) Pipe(string what) => Pipes.Create(what);
 
     public static ChildMessage? ReadMessage(FileDescriptor report)
     {

@@ -15,6 +15,8 @@ public sealed record CreateOptions
     public string? PidFile { get; init; }
     public string? ConsoleSocket { get; init; }
     public int PreserveFds { get; init; }
+    /// <summary>Descriptors for the container's stdin, stdout and stderr; -1 inherits the runtime's.</summary>
+    public (int In, int Out, int Err) Stdio { get; init; } = (-1, -1, -1);
 }
 
 public sealed record ExecOptions
@@ -420,6 +422,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 HookState = hookState?.Fd ?? -1,
                 Namespaces = joins,
                 PreserveFds = o.PreserveFds,
+                Stdio = o.Stdio,
             };
             plan = ContainerPlanner.ForContainer(spec, bundle, rootfs, processPlan, fds, start, configPath);
             pid = ContainerCloner.Clone(plan, cloneFlags, cgroup?.DirectoryFd ?? -1, reportWrite.Fd, goRead.Fd, joinPid);

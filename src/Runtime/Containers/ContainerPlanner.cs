@@ -25,6 +25,8 @@ internal sealed record ChildDescriptors
     public IReadOnlyDictionary<NamespaceKind, int> Namespaces { get; init; } = new Dictionary<NamespaceKind, int>();
     /// <summary>--preserve-fds: descriptors 3 .. 3+N-1 stay open in the user's program.</summary>
     public int PreserveFds { get; init; }
+    /// <summary>Descriptors that become the program's stdin, stdout and stderr (-1: inherit the runtime's).</summary>
+    public (int In, int Out, int Err) Stdio { get; init; } = (-1, -1, -1);
 }
 
 /// <summary>The process part of a plan: who runs what, with which privileges.</summary>
@@ -86,6 +88,7 @@ internal static unsafe class ContainerPlanner
             var a = plan.Arena;
             plan.Add(ChildOpCode.ResetSignals, "reset signal handlers");
             plan.Add(ChildOpCode.WaitForParent, "wait for the runtime");
+            AddStdio(plan, fds);
             AddJoins(plan, fds, userNs && !fds.Namespaces.ContainsKey(NamespaceKind.User) && MapsRoot(linux));
 
             // The host must never see the container's mounts, and vice versa unless asked.
@@ -189,6 +192,15 @@ internal static unsafe class ContainerPlanner
             plan.Dispose();
             throw;
         }
+    }
+
+    /// <summary>A supervisor's log pipes (PID 1 runs services in-process and keeps its own stdio).</summary>
+    private static void AddStdio(ChildPlan plan, ChildDescriptors fds)
+    {
+        var (stdin, stdout, stderr) = fds.Stdio;
+        if (stdin < 0 && stdout < 0 && stderr < 0) return;
+        plan.Add(ChildOpCode.SetStdio, $"connect stdio to descriptors {stdin}, {stdout}, {stderr}",
+            op => { op.Fd = stdin; op.Int = stdout; op.Length = stderr; return op; });
     }
 
     private static bool MapsRoot(LinuxSpec linux) =>

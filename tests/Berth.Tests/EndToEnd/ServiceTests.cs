@@ -1,0 +1,87 @@
+using System.Text.Json;
+using Berth.Qemu;
+using Xunit;
+
+namespace Berth.Tests.EndToEnd;
+
+/// <summary>System services run as containers that PID 1 launches in-process, supervises and reports through its API.</summary>
+[Collection("qemu")]
+[Trait("Category", "EndToEnd")]
+public sealed class ServiceTests(SharedGuest shared)
+{
+    private QemuGuest Guest => shared.Guest;
+
+    private JsonElement Service(string name)
+    {
+        var json = JsonDocument.Parse(Guest.Check("berth ps --json")).RootElement;
+        Assert.True(json.GetProperty("ok").GetBoolean(), json.ToString());
+        return json.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == name).Clone();
+    }
+
+    private JsonElement WaitFor(string name, Func<JsonElement, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            var s = Service(name);
+            if (condition(s)) return s;
+            Assert.True(DateTime.UtcNow < deadline, $"{name} never reached the expected state: {s}");
+            Guest.Check("sleep 0.2");
+        }
+    }
+
+    [Fact]
+    public void The_console_runs_as_a_container_in_its_own_mount_namespace()
+    {
+        _ = shared.Ready;
+        var console = WaitFor("console", s => s.GetProperty("state").GetString() == "running");
+        Assert.Equal("container", console.GetProperty("kind").GetString());
+        int pid = console.GetProperty("pid").GetInt32();
+        Assert.NotEqual(Guest.Check("readlink /proc/1/ns/mnt").Trim(), Guest.Check($"readlink /proc/{pid}/ns/mnt").Trim());
+        // The host's pid namespace (RancherOS-style privileged console) and the getty on the console tty.
+        Assert.Equal(Guest.Check("readlink /proc/1/ns/pid").Trim(), Guest.Check($"readlink /proc/{pid}/ns/pid").Trim());
+        Assert.Contains("getty", Guest.Check($"tr '\\0' ' ' < /proc/{pid}/cmdline"));
+        var list = JsonDocument.Parse(Guest.Check("berth-runtime list --format json")).RootElement;
+        Assert.Contains(list.EnumerateArray(), c => c.GetProperty("id").GetString() == "console" && c.GetProperty("status").GetString() == "running");
+    }
+
+    [Fact]
+    public void A_killed_service_is_restarted_and_ps_counts_it()
+    {
+        var before = WaitFor("console", s => s.GetProperty("state").GetString() == "running");
+        int pid = before.GetProperty("pid").GetInt32();
+        int restarts = before.GetProperty("restarts").GetInt32();
+        Guest.Check($"kill -9 {pid}");
+        var after = WaitFor("console", s => s.GetProperty("state").GetString() == "running" && s.GetProperty("pid").GetInt32() != pid);
+        Assert.Equal(restarts + 1, after.GetProperty("restarts").GetInt32());
+        Assert.Contains("killed by signal 9", Guest.Check("cat /var/log/berth/console.log"));
+    }
+
+    [Fact]
+    public void Stop_and_start_through_the_api()
+    {
+        WaitFor("console", s => s.GetProperty("state").GetString() == "running");
+        Assert.Contains("console stopped", Guest.Check("berth stop console"));
+        var stopped = Service("console");
+        Assert.Equal("stopped", stopped.GetProperty("state").GetString());
+        Assert.Equal(0, stopped.GetProperty("pid").GetInt32());
+        Assert.DoesNotContain("\"console\"", Guest.Check("berth-runtime list --format json"));
+        Assert.Contains("console started", Guest.Check("berth start console"));
+        WaitFor("console", s => s.GetProperty("state").GetString() == "running");
+
+        var unknown = Guest.Run("berth restart nosuch");
+        Assert.Equal(1, unknown.ExitCode);
+        Assert.Contains("no service \"nosuch\"", unknown.Output);
+    }
+
+    [Fact]
+    public void The_api_is_root_only()
+    {
+        var r = Guest.Run("su -s /bin/sh nobody -c 'berth ps'");
+        Assert.True(r.ExitCode == 1, $"exit {r.ExitCode}: {r.Output}");
+        Assert.Contains("permission denied", r.Output);
+        var table = Guest.Check("berth ps");
+        Assert.Matches(@"(?m)^SERVICE\s+KIND\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+HEALTH", table);
+        Assert.Matches(@"(?m)^console\s+container\s+running\s+\d+", table);
+    }
+}
