@@ -193,6 +193,14 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
     /// <summary>`exec`: a new process in a running container's namespaces and cgroup.</summary>
     public int Exec(ExecOptions o)
     {
+        int pid = StartExec(o);
+        if (o.Detach) return 0;
+        using (SignalForwarder.To(pid)) return ContainerProcess.ExitCode(_children.Wait(pid));
+    }
+
+    /// <summary>Starts an exec'd process and returns its pid without waiting (PID 1's health checks wait through the reaper).</summary>
+    public int StartExec(ExecOptions o)
+    {
         var record = store.Load(o.Id);
         var status = ContainerProcess.StatusOf(store, record);
         if (status is not (ContainerStatus.Running or ContainerStatus.Created))
@@ -265,8 +273,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 throw new RuntimeException($"exec in container \"{o.Id}\": {ContainerCloner.Explain(plan, failure)}");
             }
             if (o.PidFile is not null) Files.WriteAtomically(Path.GetFullPath(o.PidFile), System.Text.Encoding.ASCII.GetBytes(pid.ToString()), 0x1a4, durable: false);
-            if (o.Detach) return 0;
-            using (SignalForwarder.To(pid)) return ContainerProcess.ExitCode(_children.Wait(pid));
+            return pid;
         }
         finally
         {
