@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Berth.Runtime.Containers;
+using Berth.Runtime.Oci;
+using Xunit;
+
+namespace Berth.Tests.Host.Runtime;
+
+/// <summary>
+/// berth-runtime's cgroups on this host, which may be hybrid (v1 controllers, cgroup2 at
+/// /sys/fs/cgroup/unified offering few or no controllers): containers run in a cgroup of their
+/// own anyway, say which limits are not applied, and leave no cgroup behind.
+/// </summary>
+public sealed class RuntimeCgroupTests
+{
+    private static CgroupHierarchy Hierarchy => CgroupHierarchy.Find() ?? throw new InvalidOperationException("no cgroup2 mount on this host");
+
+    private static bool Offers(string controller) => CgroupHierarchy.Controllers(Hierarchy.Mount).Contains(controller);
+
+    private static string UniqueParent() => "/berth-test-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static JsonElement State(BusyboxBundle b, string id) => JsonDocument.Parse(b.Runtime("state", id).Stdout).RootElement.Clone();
+
+    [Fact]
+    public void Memory_and_pids_limits_are_applied_or_named_as_not_applied()
+    {
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        var r = b.Sh("echo ran; grep '^0::' /proc/self/cgroup", s => s with
+        {
+            Linux = s.Linux! with
+            {
+                CgroupsPath = parent + "/limited",
+                Resources = new ResourcesSpec { Memory = new MemorySpec { Limit = 64 << 20 }, Pids = new PidsSpec(50) },
+            },
+        });
+        Assert.True(r.Exit == 0, r.ToString());
+        Assert.Contains("ran", r.Stdout);
+        foreach (var (controller, jsonPath, file) in new[] { ("memory", "$.linux.resources.memory.limit", "memory.max \"67108864\""), ("pids", "$.linux.resources.pids.limit", "pids.max \"50\"") })
+        {
+            string line = $"config.json: {jsonPath}: NOT applied ({file}): this host's cgroup2 hierarchy at {Hierarchy.Mount} has no {controller} controller";
+            if (Offers(controller)) Assert.DoesNotContain(line, r.Stderr);
+            else Assert.Contains(line, r.Stderr);
+        }
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind");
+    }
+
+    [Fact]
+    public void The_container_is_born_in_its_cgroup_and_kill_all_reaches_every_process_in_it()
+    {
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        var spec = b.Config("/bin/sh", "-c", "sleep 100 & sleep 100 & echo ready > /out/ready; wait");
+        b.Write(spec with { Linux = spec.Linux! with { CgroupsPath = parent + "/a/b" } });
+        Assert.Equal(0, b.Runtime("run", "-d", "k1").Exit);
+        Assert.True(HostRun.Until(() => File.Exists(Path.Combine(b.Out, "ready")), TimeSpan.FromSeconds(5)));
+        string dir = Hierarchy.DirectoryOf(parent + "/a/b");
+        int pid = State(b, "k1").GetProperty("pid").GetInt32();
+        Assert.Contains($"0::{parent}/a/b", File.ReadAllText($"/proc/{pid}/cgroup"));
+        var pids = CgroupHierarchy.Processes(dir);
+        Assert.Equal(3, pids.Count);
+        Assert.Contains(pid, pids);
+
+        Assert.Equal(0, b.Runtime("kill", "--all", "k1", "KILL").Exit);
+        Assert.True(HostRun.Until(() => pids.All(p => !Directory.Exists($"/proc/{p}") || File.ReadAllText($"/proc/{p}/stat").Contains(") Z ")),
+            TimeSpan.FromSeconds(5)), "a process of the container survived kill --all");
+        Assert.True(HostRun.Until(() => State(b, "k1").GetProperty("status").GetString() == "stopped", TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, b.Runtime("delete", "k1").Exit);
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind");
+    }
+
+    [Fact]
+    public void Delete_force_kills_what_is_left_and_removes_the_default_cgroup()
+    {
+        using var b = new BusyboxBundle();
+        string id = "d" + Guid.NewGuid().ToString("N")[..8];
+        b.Write(b.Config("/bin/sh", "-c", "sleep 100 & exec sleep 100"));
+        Assert.Equal(0, b.Runtime("run", "-d", id).Exit);
+        string dir = Hierarchy.DirectoryOf(CgroupPath.DefaultParent + "/" + id);
+        Assert.True(HostRun.Until(() => CgroupHierarchy.Processes(dir).Count == 2, TimeSpan.FromSeconds(5)));
+        Assert.Equal(dir, JsonDocument.Parse(File.ReadAllText(Path.Combine(b.StateRoot, id, "state.json"))).RootElement.GetProperty("cgroup").GetString());
+        var delete = b.Runtime("delete", "--force", id);
+        Assert.True(delete.Exit == 0, delete.ToString());
+        Assert.False(Directory.Exists(dir), $"{dir} left behind");
+    }
+
+    [Fact]
+    public void A_cgroup_that_already_holds_processes_is_refused()
+    {
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        string dir = Hierarchy.DirectoryOf(parent);
+        Directory.CreateDirectory(dir);
+        using var sleeper = Process.Start("/bin/sleep", "60");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "cgroup.procs"), sleeper.Id.ToString());
+            var r = b.Sh("echo should-not-run", s => s with { Linux = s.Linux! with { CgroupsPath = parent } });
+            Assert.Equal(1, r.Exit);
+            Assert.DoesNotContain("should-not-run", r.Stdout);
+            Assert.Contains($"config.json: $.linux.cgroupsPath: cgroup {parent} ({dir}) already holds 1 process(es) ({sleeper.Id})", r.Stderr);
+            Assert.Contains(sleeper.Id, CgroupHierarchy.Processes(dir)); // the other cgroup was left alone
+        }
+        finally
+        {
+            sleeper.Kill();
+            sleeper.WaitForExit();
+            Assert.True(HostRun.Until(() => CgroupHierarchy.Populated(dir) == false, TimeSpan.FromSeconds(5)));
+            Directory.Delete(dir);
+        }
+    }
+
+    [Fact]
+    public void Unified_entries_need_their_controller()
+    {
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        string controller = new[] { "memory", "pids", "io" }.FirstOrDefault(c => !Offers(c)) ?? "nosuchcontroller";
+        var r = b.Sh("echo should-not-run", s => s with
+        {
+            Linux = s.Linux! with { CgroupsPath = parent + "/u", Resources = new ResourcesSpec { Unified = new Dictionary<string, string> { [controller + ".max"] = "1" } } },
+        });
+        Assert.Equal(1, r.Exit);
+        Assert.DoesNotContain("should-not-run", r.Stdout);
+        Assert.Contains($"config.json: $.linux.resources.unified[\"{controller}.max\"]: cannot write {controller}.max: ", r.Stderr);
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind after a failed create");
+    }
+
+    [Fact]
+    public void Systemd_cgroup_paths_are_refused_clearly()
+    {
+        using var b = new BusyboxBundle();
+        var r = b.Sh("true", s => s with { Linux = s.Linux! with { CgroupsPath = "system.slice:berth:c" } });
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("config.json: $.linux.cgroupsPath: \"system.slice:berth:c\" is systemd's slice:prefix:name form, and Berth has no systemd", r.Stderr);
+        Assert.Empty(b.ContainerIds());
+    }
+}
