@@ -43,6 +43,7 @@ public sealed class CgroupPlacement : IDisposable
             RefuseUnified(resources, source, $"there is no cgroup2 filesystem at {where}");
             warn($"no cgroup2 (unified) hierarchy at {where}: container \"{id}\" runs without a cgroup of its own");
             foreach (var write in resources.Writes) warn(NotApplied(source, write, $"there is no cgroup2 filesystem at {where}"));
+            WarnDevicesNotEnforced(linux, source, $"there is no cgroup2 filesystem at {where}", warn);
             return null;
         }
 
@@ -55,6 +56,7 @@ public sealed class CgroupPlacement : IDisposable
             RefuseUnified(resources, source, why);
             warn($"{why}: container \"{id}\" runs without a cgroup of its own");
             foreach (var write in resources.Writes) warn(NotApplied(source, write, why));
+            WarnDevicesNotEnforced(linux, source, why, warn);
             return null;
         }
         string dir = hierarchy.DirectoryOf(cgroup);
@@ -98,6 +100,12 @@ public sealed class CgroupPlacement : IDisposable
                 }
             }
             placement._fd = FileDescriptor.Open(dir, Consts.O_RDONLY | Consts.O_DIRECTORY);
+            var deviceRules = DeviceFilterProgram.RulesFor(linux);
+            if (deviceRules.Count > 0)
+            {
+                try { CgroupDeviceFilter.Attach(placement._fd, DeviceFilterProgram.Compile(deviceRules)); }
+                catch (SyscallException e) { WarnDevicesNotEnforced(linux, source, e.Message, warn); }
+            }
             return placement;
         }
         catch
@@ -115,6 +123,13 @@ public sealed class CgroupPlacement : IDisposable
     {
         _fd?.Dispose();
         _fd = null;
+    }
+
+    private static void WarnDevicesNotEnforced(LinuxSpec linux, string source, string why, Action<string> warn)
+    {
+        if (linux.Resources?.Devices is not { Count: > 0 } rules) return;
+        warn($"{source}: $.linux.resources.devices: {rules.Count} device rule(s) NOT enforced ({why}): the container sees only " +
+             "the device nodes it is given, but a process with CAP_MKNOD could make and open others");
     }
 
     private static string NotApplied(string source, CgroupWrite w, string why) =>

@@ -54,10 +54,7 @@ public sealed class CgroupResources
         }
         if (r.Network is { } net && (net.ClassId is not null || net.Priorities.Count > 0))
             t.Warn(Base + ".network", "net_cls and net_prio are cgroup v1 controllers, " + NotOnV2);
-        if (r.Devices.Count > 0)
-            t.Warn(Base + ".devices", $"{r.Devices.Count} device rule(s) NOT enforced: cgroup v2 device control needs an eBPF program, " +
-                "which this runtime does not load yet; the container sees only the device nodes it is given, but a process " +
-                "with CAP_MKNOD could make and open others");
+        // linux.resources.devices is not a file: CgroupPlacement attaches it as an eBPF program.
         foreach (var (key, value) in r.Unified)
         {
             string path = JsonPaths.Field(Base + ".unified", key);
