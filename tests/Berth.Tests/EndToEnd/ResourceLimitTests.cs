@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Berth.Qemu;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Berth.Tests.EndToEnd;
 
@@ -11,7 +12,7 @@ namespace Berth.Tests.EndToEnd;
 /// </summary>
 [Collection("qemu")]
 [Trait("Category", "EndToEnd")]
-public sealed class ResourceLimitTests(SharedGuest shared)
+public sealed class ResourceLimitTests(SharedGuest shared, ITestOutputHelper output)
 {
     private QemuGuest Guest => shared.Guest;
 
@@ -23,7 +24,7 @@ public sealed class ResourceLimitTests(SharedGuest shared)
     {
         string dir = $"/tmp/rl/{name}";
         Guest.Check($"rm -rf {dir} && mkdir -p {dir}/rootfs/bin {dir}/rootfs/proc {dir}/rootfs/sys {dir}/rootfs/dev {dir}/rootfs/tmp && " +
-                    $"cp /bin/busybox {dir}/rootfs/bin/ && for a in sh cat head tail sleep echo; do ln -s busybox {dir}/rootfs/bin/$a; done");
+                    $"cp /bin/busybox {dir}/rootfs/bin/ && for a in sh cat head tail sleep echo mknod; do ln -s busybox {dir}/rootfs/bin/$a; done");
         Guest.Check($"cat > {dir}/rootfs/script.sh <<'SCRIPT_END'\n{script}\nSCRIPT_END");
         string config = $$"""
             {
@@ -117,8 +118,29 @@ public sealed class ResourceLimitTests(SharedGuest shared)
         Assert.True(usage.Count == 2 && up.Success, run.Output);
         double wall = double.Parse(up.Groups[2].Value, CultureInfo.InvariantCulture) - double.Parse(up.Groups[1].Value, CultureInfo.InvariantCulture);
         double share = (usage[1] - usage[0]) / 1e6 / wall;
+        output.WriteLine($"cpu.max 20000 100000: {share:P1} of a CPU over {wall:0.00} s");
         Assert.True(wall >= 1.9, $"the loop ran {wall:0.00} s: {run.Output}");
         Assert.True(share is > 0.05 and <= 0.30, $"the container used {share:P0} of a CPU over {wall:0.00} s: {run.Output}");
         AssertNoCgroupLeft("cpu");
+    }
+
+    [Fact]
+    public void Device_rules_are_enforced_by_the_ebpf_filter()
+    {
+        const string script = """
+            mknod /dev/n2 c 1 3 && echo x > /dev/n2 && echo null-ok
+            mknod /dev/k c 1 11 && echo mknod-ok
+            echo berth-device-filter-test > /dev/k && echo kmsg-ok
+            true
+            """;
+        string dir = Bundle("devices", script, """{ "devices": [ { "allow": false, "access": "rwm" } ] }""");
+        var run = Guest.Run($"cd {dir} && berth-runtime run devices", TimeSpan.FromSeconds(60));
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Contains("null-ok", run.Output);
+        Assert.Contains("mknod-ok", run.Output);
+        Assert.Contains("/dev/k: Operation not permitted", run.Output);
+        Assert.DoesNotContain("kmsg-ok", run.Output);
+        Assert.DoesNotContain("NOT enforced", run.Output);
+        AssertNoCgroupLeft("devices");
     }
 }
