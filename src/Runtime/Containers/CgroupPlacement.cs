@@ -94,6 +94,11 @@ public sealed class CgroupPlacement : IDisposable
                 }
                 string file = System.IO.Path.Combine(dir, write.File);
                 try { PseudoFile.Write(file, write.Value); }
+                catch (SyscallException e) when (e.Errno == Consts.ENOENT && write is { File: "memory.swap.max", Value: "max" or "0" })
+                {
+                    // As runc: without swap accounting there is no swap to limit, so "unlimited" or "none" holds anyway.
+                    warn(NotApplied(source, write, $"{file} does not exist (the kernel does not account swap)"));
+                }
                 catch (SyscallException e)
                 {
                     throw new SpecException(source, write.JsonPath, $"writing \"{write.Value}\" to {file}: {Errno.Describe(e.Errno)}");

@@ -165,4 +165,39 @@ public sealed class RuntimeCgroupTests
         var allowed = b.Sh(script, s => WithMknod(s, []));
         Assert.Contains("kmsg-ok", allowed.Stdout);
     }
+
+    [Fact]
+    public void An_offered_controller_is_enabled_down_to_the_container_and_its_limit_written()
+    {
+        // Whatever this host offers on cgroup2: hugetlb alone on the hybrid build machine, everything on a pure v2 host.
+        (string File, string Value, ResourcesSpec Resources)? pick =
+            Offers("pids") ? ("pids.max", "7", new ResourcesSpec { Pids = new PidsSpec(7) })
+            : Offers("hugetlb") && Directory.Exists("/sys/kernel/mm/hugepages/hugepages-2048kB")
+                ? ("hugetlb.2MB.max", "4194304", new ResourcesSpec { HugepageLimits = [new HugepageLimit("2MB", 4194304)] })
+                : null;
+        Assert.True(pick is not null, $"{Hierarchy.Mount} offers none of pids, hugetlb");
+        var (file, value, resources) = pick!.Value;
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        var spec = b.Config("/bin/sleep", "100");
+        b.Write(spec with { Linux = spec.Linux! with { CgroupsPath = parent + "/x", Resources = resources } });
+        var run = b.Runtime("run", "-d", "h1");
+        Assert.True(run.Exit == 0, run.ToString());
+        Assert.DoesNotContain("NOT applied", run.Stderr);
+        string controller = file[..file.IndexOf('.')];
+        Assert.Contains(controller, CgroupHierarchy.ReadList(Hierarchy.DirectoryOf(parent), "cgroup.subtree_control"));
+        Assert.Equal(value, File.ReadAllText(Path.Combine(Hierarchy.DirectoryOf(parent + "/x"), file)).Trim());
+        Assert.Equal(0, b.Runtime("delete", "--force", "h1").Exit);
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind");
+
+        // A file the kernel does not have is an error naming the JSON path and the file.
+        b.Write(spec with { Linux = spec.Linux! with { CgroupsPath = parent + "/y", Resources = new ResourcesSpec { HugepageLimits = [new HugepageLimit("3MB", 1)] } } });
+        var bad = b.Runtime("run", "h2");
+        if (Offers("hugetlb"))
+        {
+            Assert.Equal(1, bad.Exit);
+            Assert.Contains($"config.json: $.linux.resources.hugepageLimits[0].limit: writing \"1\" to {Hierarchy.DirectoryOf(parent + "/y")}/hugetlb.3MB.max: ENOENT", bad.Stderr);
+        }
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind after a failed create");
+    }
 }
