@@ -106,7 +106,9 @@ public sealed class CgroupPlacement : IDisposable
             }
             placement._fd = FileDescriptor.Open(dir, Consts.O_RDONLY | Consts.O_DIRECTORY);
             var deviceRules = DeviceFilterProgram.RulesFor(linux);
-            if (deviceRules.Count > 0)
+            if (deviceRules.Count > 0 && joined)
+                warn($"{source}: $.linux.resources.devices: not attached to {dir}: the container shares the cgroup of the one it joins, whose device rules apply to it");
+            else if (deviceRules.Count > 0)
             {
                 try { CgroupDeviceFilter.Attach(placement._fd, DeviceFilterProgram.Compile(deviceRules)); }
                 catch (SyscallException e) { WarnDevicesNotEnforced(linux, source, e.Message, warn); }
