@@ -200,4 +200,30 @@ public sealed class RuntimeCgroupTests
         }
         Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind after a failed create");
     }
+
+    [Fact]
+    public void A_container_joining_another_ones_pid_namespace_shares_its_cgroup_and_leaves_it_alone()
+    {
+        using var b = new BusyboxBundle();
+        string parent = UniqueParent();
+        string cgroup = parent + "/pod";
+        var first = b.Config("/bin/sleep", "100");
+        b.Write(first with { Linux = first.Linux! with { CgroupsPath = cgroup } });
+        Assert.Equal(0, b.Runtime("run", "-d", "j1").Exit);
+        int pid = State(b, "j1").GetProperty("pid").GetInt32();
+
+        var second = b.Config("/bin/sh", "-c", "grep '^0::' /proc/self/cgroup > /out/cgroup");
+        // No cgroup namespace for it, so that /proc/self/cgroup shows where it really is.
+        var namespaces = second.Linux!.Namespaces.Where(n => n.Type != NamespaceKind.Cgroup)
+            .Select(n => n.Type == NamespaceKind.Pid ? n with { Path = $"/proc/{pid}/ns/pid" } : n).ToList();
+        b.Write(second with { Linux = second.Linux with { CgroupsPath = cgroup, Namespaces = namespaces } });
+        var join = b.Runtime("run", "j2");
+        Assert.True(join.Exit == 0, join.ToString());
+        Assert.Equal($"0::{cgroup}", File.ReadAllText(Path.Combine(b.Out, "cgroup")).Trim());
+        Assert.Equal([pid], CgroupHierarchy.Processes(Hierarchy.DirectoryOf(cgroup))); // j2's teardown killed nothing of j1
+        Assert.Equal("running", State(b, "j1").GetProperty("status").GetString());
+
+        Assert.Equal(0, b.Runtime("delete", "--force", "j1").Exit);
+        Assert.False(Directory.Exists(Hierarchy.DirectoryOf(parent)), $"{parent} left behind");
+    }
 }
