@@ -60,7 +60,8 @@ public sealed class ResourceLimitTests(SharedGuest shared, ITestOutputHelper out
     [Fact]
     public void A_process_over_its_memory_limit_is_oom_killed_and_reported()
     {
-        string dir = Bundle("oom", "head -c 67108864 /dev/zero | tail > /dev/null", """{ "memory": { "limit": 16777216 } }""");
+        // memory+swap = memory: no swap either (memory.swap.max 0), so the limit cannot be dodged by swapping.
+        string dir = Bundle("oom", "head -c 67108864 /dev/zero | tail > /dev/null", """{ "memory": { "limit": 16777216, "swap": 16777216 } }""");
         var run = Guest.Run($"cd {dir} && berth-runtime run oom", TimeSpan.FromSeconds(120));
         Assert.True(run.ExitCode == 137, $"exit {run.ExitCode}: {run.Output}");
         Assert.Matches(new Regex(@"berth-runtime: container ""oom"" was OOM-killed \(memory\.max 16777216 bytes, oom_kill [1-9]\d*\)"), run.Output);
