@@ -13,7 +13,7 @@ public sealed class ContainerServices(ChildReaper reaper, string root = Containe
     private readonly ContainerStore _store = new(root);
     private readonly object _gate = new();
 
-    private ContainerLauncher Launcher => new(_store, w => BootLog.Warn(w), reaper);
+    private ContainerLauncher Launcher => new(_store, w => BootLog.Warn(w), w => BootLog.Warn(w), reaper);
 
     /// <summary>Starts bundle as container <paramref name="id"/>, its output into <paramref name="log"/>; returns the init's pid.</summary>
     public int Start(string id, string bundle, ServiceLog? log)

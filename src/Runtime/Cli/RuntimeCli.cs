@@ -56,7 +56,7 @@ public static class RuntimeCli
             }
             string command = args.Next() ?? throw new UsageException("no command given");
             var store = new ContainerStore(root);
-            var launcher = new ContainerLauncher(store, log.Warn);
+            var launcher = new ContainerLauncher(store, log.Warn, log.Error);
             return command switch
             {
                 "create" => Create(args, launcher),

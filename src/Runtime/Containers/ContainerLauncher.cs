@@ -82,7 +82,9 @@ public sealed record ExecOptions
 /// runtime-namespace hooks and waits for the child's report. Anything that fails on the way leaves
 /// nothing behind: the child is killed, the cgroup and the state directory removed.
 /// </summary>
-public sealed class ContainerLauncher(ContainerStore store, Action<string> warn, IChildWaiter? children = null)
+/// <param name="report">Where notices of how a container ended go (an OOM kill); warn if not given.</param>
+/// <param name="children">Who waits for the runtime's children: wait4 itself, or PID 1's reaper.</param>
+public sealed class ContainerLauncher(ContainerStore store, Action<string> warn, Action<string>? report = null, IChildWaiter? children = null)
 {
     private readonly IChildWaiter _children = children ?? DirectChildWaiter.Instance;
 
@@ -121,6 +123,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
         int status;
         using (SignalForwarder.To(record.Pid)) status = _children.Wait(record.Pid);
         birth.Detach();
+        if (OomReport.Read(record.Cgroup) is { } oom) (report ?? warn)(oom.Message(record.Id));
         Teardown(record, birth.Spec.Hooks?.Poststop ?? []);
         return ContainerProcess.ExitCode(status);
     }
@@ -284,7 +287,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
     /// <summary>After the container's process is gone: its cgroup (and anything left in it), poststop hooks, the state.</summary>
     private void Teardown(ContainerRecord record, IReadOnlyList<HookSpec> poststop)
     {
-        CgroupPlacement.Remove(record.Cgroup, warn);
+        CgroupTeardown.Remove(record.Cgroup, record.CgroupCreatedFrom, record.CgroupJoined, warn);
         foreach (var w in HookRunner.RunReportingFailures(_children, "poststop", poststop, StateOf(record, ContainerStatus.Stopped))) warn(w);
         store.Remove(record.Id);
     }
@@ -327,7 +330,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
             _detached = true;
             LibC.Kill(Record.Pid, Consts.SIGKILL);
             Children.Wait(Record.Pid);
-            CgroupPlacement.Remove(Record.Cgroup, _ => { });
+            CgroupTeardown.Remove(Record.Cgroup, Record.CgroupCreatedFrom, Record.CgroupJoined, _ => { });
             Store.Remove(Record.Id);
         }
 
@@ -454,6 +457,8 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 Created = DateTimeOffset.UtcNow,
                 Owner = 0,
                 Cgroup = cgroup?.Path,
+                CgroupCreatedFrom = cgroup?.CreatedFrom,
+                CgroupJoined = cgroup?.Joined ?? false,
                 Annotations = spec.Annotations,
                 HasPoststart = spec.Hooks?.Poststart.Count > 0,
                 HasPoststop = spec.Hooks?.Poststop.Count > 0,
@@ -495,7 +500,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
             plan?.Dispose();
             if (cgroup is not null)
             {
-                CgroupPlacement.Remove(cgroup.Path, _ => { });
+                CgroupTeardown.Remove(cgroup.Path, cgroup.CreatedFrom, cgroup.Joined, _ => { });
                 cgroup.Dispose();
             }
             store.Remove(o.Id);

@@ -35,6 +35,7 @@ public static unsafe class ContainerProcess
     public static ContainerState StateOf(ContainerStore store, ContainerRecord r)
     {
         var status = StatusOf(store, r);
+        var oom = OomReport.Read(r.Cgroup);
         return new ContainerState
         {
             Id = r.Id,
@@ -42,6 +43,8 @@ public static unsafe class ContainerProcess
             Pid = status == ContainerStatus.Stopped ? 0 : r.Pid,
             Bundle = r.Bundle,
             Annotations = r.Annotations,
+            OomKills = oom?.OomKills,
+            MemoryMax = oom?.MemoryMax,
         };
     }
 

@@ -18,6 +18,10 @@ public sealed record ContainerRecord
     public uint Owner { get; init; }
     /// <summary>The container's cgroup directory (absolute), if it has one.</summary>
     public string? Cgroup { get; init; }
+    /// <summary>The outermost cgroup directory the runtime made for the container, removed with it when empty.</summary>
+    public string? CgroupCreatedFrom { get; init; }
+    /// <summary>The cgroup is another container's (see <see cref="CgroupPlacement"/>): teardown leaves it alone.</summary>
+    public bool CgroupJoined { get; init; }
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = RuntimeSpec.EmptyMap;
     /// <summary>Hooks that later commands run; kept so that start and delete need not re-read config.json.</summary>
     public bool HasPoststart { get; init; }
@@ -37,6 +41,8 @@ public sealed record ContainerRecord
             w.WriteString("created", Created.ToString("O"));
             w.WriteNumber("owner", Owner);
             if (Cgroup is not null) w.WriteString("cgroup", Cgroup);
+            if (CgroupCreatedFrom is not null) w.WriteString("cgroupCreatedFrom", CgroupCreatedFrom);
+            if (CgroupJoined) w.WriteBoolean("cgroupJoined", true);
             w.WriteBoolean("hasPoststart", HasPoststart);
             w.WriteBoolean("hasPoststop", HasPoststop);
             w.WriteStartObject("annotations");
@@ -66,6 +72,8 @@ public sealed record ContainerRecord
                 Created = DateTimeOffset.Parse(r.GetProperty("created").GetString()!, System.Globalization.CultureInfo.InvariantCulture),
                 Owner = r.TryGetProperty("owner", out var o) ? o.GetUInt32() : 0,
                 Cgroup = r.TryGetProperty("cgroup", out var c) ? c.GetString() : null,
+                CgroupCreatedFrom = r.TryGetProperty("cgroupCreatedFrom", out var cf) ? cf.GetString() : null,
+                CgroupJoined = r.TryGetProperty("cgroupJoined", out var cj) && cj.GetBoolean(),
                 HasPoststart = r.TryGetProperty("hasPoststart", out var ps) && ps.GetBoolean(),
                 HasPoststop = r.TryGetProperty("hasPoststop", out var pt) && pt.GetBoolean(),
                 Annotations = annotations,

@@ -18,6 +18,13 @@ public sealed record ContainerState
     /// <summary>Absolute path of the bundle directory.</summary>
     public required string Bundle { get; init; }
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = RuntimeSpec.EmptyMap;
+    /// <summary>
+    /// Berth's addition (the spec lets a runtime add properties): how many processes of the container
+    /// the kernel's OOM killer took (memory.events oom_kill), written as "oomKilled" only when any were.
+    /// </summary>
+    public long? OomKills { get; init; }
+    /// <summary>memory.max of the container's cgroup at the time, with <see cref="OomKills"/>; null for "max".</summary>
+    public long? MemoryMax { get; init; }
 
     public static string StatusName(ContainerStatus status) => status switch
     {
@@ -46,6 +53,14 @@ public sealed record ContainerState
         if (Pid is { } pid) w.WriteNumber("pid", pid);
         w.WriteString("bundle", Bundle);
         SpecWriter.StringMap(w, "annotations", Annotations);
+        if (OomKills is > 0 and var kills)
+        {
+            w.WriteStartObject("oomKilled");
+            w.WriteNumber("oomKill", kills);
+            if (MemoryMax is { } max) w.WriteNumber("memoryMax", max);
+            else w.WriteString("memoryMax", "max");
+            w.WriteEndObject();
+        }
         w.WriteEndObject();
     }
 

@@ -223,8 +223,8 @@ internal static class SpecValidator
         if (r.BlockIO?.Weight is { } w && w != 0 && (w < 10 || w > 1000))
             throw ctx.Error("$.linux.resources.blockIO.weight", $"must be in 10..1000, got {w}");
         foreach (var (key, _) in r.Unified)
-            if (key.Contains('/') || key.StartsWith('.') || !key.Contains('.'))
-                throw ctx.Error(JsonPaths.Field("$.linux.resources.unified", key), "expected a cgroup file name like \"memory.high\"");
+            if (Containers.CgroupResources.UnifiedKeyProblem(key) is { } problem)
+                throw ctx.Error(JsonPaths.Field("$.linux.resources.unified", key), problem);
     }
 
     /// <summary>

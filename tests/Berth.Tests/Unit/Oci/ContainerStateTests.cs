@@ -22,6 +22,17 @@ public class ContainerStateTests
     }
 
     [Fact]
+    public void An_oom_kill_is_reported_as_an_extra_property_readers_may_ignore()
+    {
+        var state = new ContainerState { Id = "m", Status = ContainerStatus.Stopped, Pid = 0, Bundle = "/b", OomKills = 1, MemoryMax = 16777216 };
+        string json = state.ToJson(indented: false);
+        Assert.EndsWith(""","bundle":"/b","oomKilled":{"oomKill":1,"memoryMax":16777216}}""", json);
+        Assert.Equal("m", ContainerState.Parse(state.ToUtf8()).Id);
+        Assert.Contains("\"memoryMax\":\"max\"", (state with { MemoryMax = null }).ToJson(indented: false));
+        Assert.DoesNotContain("oomKilled", (state with { OomKills = null }).ToJson(indented: false));
+    }
+
+    [Fact]
     public void State_round_trips()
     {
         foreach (var status in Enum.GetValues<ContainerStatus>())
