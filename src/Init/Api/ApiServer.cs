@@ -109,7 +109,7 @@ public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, 
         s.Pid,
         s.State == ServiceState.Running && s.Since is { } since ? Math.Round((DateTime.UtcNow - since).TotalSeconds, 1) : 0,
         s.Restarts,
-        s.State == ServiceState.Running ? "running" : "-",
+        s.Health == HealthState.None ? "-" : s.Health.ToString().ToLowerInvariant(),
         s.LastExit,
         s.Kind);
 }

@@ -37,6 +37,13 @@ public sealed class ContainerServices(ChildReaper reaper, string root = Containe
         }
     }
 
+    /// <summary>Starts a command inside a running container (a health check), output discarded; returns its pid.</summary>
+    public int StartExec(string id, IReadOnlyList<string> command)
+    {
+        using var devNull = FileDescriptor.Open("/dev/null", Runtime.Interop.Consts.O_RDWR);
+        return Launcher.StartExec(new ExecOptions { Id = id, Args = command, Stdio = (devNull.Fd, devNull.Fd, devNull.Fd) });
+    }
+
     /// <summary>After the container's init <paramref name="pid"/> has exited: its cgroup, poststop hooks, its state.
     /// A restart may already have replaced it: then the new container is left alone.</summary>
     public void Remove(string id, int pid)

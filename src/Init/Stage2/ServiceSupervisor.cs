@@ -5,7 +5,7 @@ namespace Berth.Init.Stage2;
 
 public enum RestartPolicy { No, OnFailure, Always }
 
-public enum ServiceState { Waiting, Running, BackingOff, Stopping, Stopped, Exited, Failed }
+public enum ServiceState { Waiting, Running, BackingOff, HeldOff, Stopping, Stopped, Exited, Failed }
 
 /// <summary>A process PID 1 keeps running: a plain process (<see cref="Spec"/>) or an OCI bundle run as a container.</summary>
 public sealed class ServiceDefinition
@@ -20,20 +20,31 @@ public sealed class ServiceDefinition
     public bool CaptureOutput { get; init; } = true;
     public RestartPolicy Restart { get; init; } = RestartPolicy.Always;
     public int StopSignal { get; init; } = SIGTERM;
+    public IReadOnlyList<ServiceDependency> DependsOn { get; init; } = [];
+    public HealthCheck? Health { get; init; }
+    /// <summary>Runs to completion (bootcmd-like): never restarted; exit 0 satisfies "completed" dependents.</summary>
+    public bool OneShot { get; init; }
 }
 
 /// <summary>What the supervisor knows about one service right now.</summary>
-public sealed record ServiceStatus(string Name, ServiceState State, int Pid, int Restarts, DateTime? Since, string? LastExit, string Kind = "process");
+public sealed record ServiceStatus(string Name, ServiceState State, int Pid, int Restarts, DateTime? Since, string? LastExit,
+    string Kind = "process", HealthState Health = HealthState.None);
 
 /// <summary>
-/// Starts services, restarts them by their policy with exponential backoff (100 ms doubling to
-/// 30 s, reset after 10 s of healthy running, as runit and s6 do), and stops them in reverse order.
+/// Starts services once their dependencies are met (each waits for its own, so the graph starts
+/// as parallel as it allows), restarts them by their policy with exponential backoff (100 ms
+/// doubling to 30 s, reset after 10 s of running, as runit and s6 do) and holds a crash loop off
+/// (5 failures within a minute: a minute's pause), runs their health checks, and stops them
+/// dependents first.
 /// </summary>
 public sealed class ServiceSupervisor
 {
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan StableAfter = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan CrashLoopWindow = TimeSpan.FromSeconds(60);
+    private const int CrashLoopFailures = 5;
+    private static readonly TimeSpan CrashLoopHoldOff = TimeSpan.FromSeconds(60);
 
     private readonly ChildReaper _reaper;
     private readonly ContainerServices _containers;
@@ -59,16 +70,90 @@ public sealed class ServiceSupervisor
         public TimeSpan Backoff = FirstBackoff;
         public Timer? RestartTimer;
         public readonly ManualResetEventSlim Exited = new(true);
+        public HealthState Health;
+        public int HealthFailures;
+        public Timer? HealthTimer;
+        /// <summary>Counts launches, so a health check that outlives its run cannot speak for the next one.</summary>
+        public int Generation;
+        public bool Completed;
+        public readonly Queue<DateTime> RecentFailures = new();
     }
 
     public int Count { get { lock (_gate) return _services.Count; } }
 
-    public void Start(ServiceDefinition definition)
+    public void Start(ServiceDefinition definition) => StartAll([definition]);
+
+    /// <summary>
+    /// Adds the services and starts each as soon as its dependencies allow. One that can never start
+    /// (unknown dependency, cycle) is Failed with the reason; the rest are not held up by it.
+    /// </summary>
+    public void StartAll(IReadOnlyList<ServiceDefinition> definitions)
     {
-        var service = new Service(definition);
-        lock (_gate) _services.Add(service);
+        var services = definitions.Select(d => new Service(d)).ToList();
+        IReadOnlyDictionary<string, string> problems;
+        lock (_gate)
+        {
+            _services.AddRange(services);
+            problems = ServiceGraph.Problems(_services.Select(x => x.Definition).ToList());
+        }
+        foreach (var service in services)
+        {
+            if (problems.TryGetValue(service.Definition.Name, out var problem))
+            {
+                lock (_gate)
+                {
+                    service.State = ServiceState.Failed;
+                    service.LastExit = problem;
+                    Monitor.PulseAll(_gate);
+                }
+                BootLog.Error($"service {service.Definition.Name}: {problem}");
+            }
+            else if (service.Definition.DependsOn.Count == 0) Launch(service);
+            else new Thread(() => StartWhenReady(service)) { IsBackground = true, Name = "wait " + service.Definition.Name }.Start();
+        }
+    }
+
+    private void StartWhenReady(Service service)
+    {
+        lock (_gate)
+        {
+            while (true)
+            {
+                if (_stopping || service.State != ServiceState.Waiting) return;
+                string? blocked = null, impossible = null;
+                foreach (var d in service.Definition.DependsOn)
+                {
+                    var other = _services.First(x => x.Definition.Name == d.Name);
+                    if (Satisfied(other, d.Condition)) continue;
+                    if (CannotSatisfy(other, d.Condition)) impossible = $"dependency \"{d.Name}\" is {other.State.ToString().ToLowerInvariant()}, never {d.Condition.ToString().ToLowerInvariant()}";
+                    blocked = d.Name;
+                    break;
+                }
+                if (impossible is not null)
+                {
+                    service.State = ServiceState.Failed;
+                    service.LastExit = impossible;
+                    BootLog.Error($"service {service.Definition.Name}: {impossible}");
+                    Monitor.PulseAll(_gate);
+                    return;
+                }
+                if (blocked is null) break;
+                Monitor.Wait(_gate, 1000);
+            }
+        }
         Launch(service);
     }
+
+    private static bool Satisfied(Service s, DependencyCondition condition) => condition switch
+    {
+        DependencyCondition.Started => s.State == ServiceState.Running || s.Completed,
+        DependencyCondition.Healthy => (s.State == ServiceState.Running && (s.Definition.Health is null || s.Health == HealthState.Healthy)) || s.Completed,
+        _ => s.Completed,
+    };
+
+    /// <summary>Whether a dependency has ended in a way that will not change by itself (no restart coming).</summary>
+    private static bool CannotSatisfy(Service s, DependencyCondition condition) =>
+        s.State is ServiceState.Failed or ServiceState.Stopped || (s.State == ServiceState.Exited && !s.Completed);
 
     private void Launch(Service service)
     {
@@ -94,15 +179,20 @@ public sealed class ServiceSupervisor
                     service.State = ServiceState.Running;
                     service.StartedAt = DateTime.UtcNow;
                 }
+                service.Generation++;
                 service.Log?.Note($"started (pid {service.Pid})");
                 BootLog.Info($"service {d.Name} started (pid {service.Pid})");
+                if (d.Health is { } health && service.State == ServiceState.Running) StartHealthChecks(service, health);
+                Monitor.PulseAll(_gate);
             }
             catch (Exception e)
             {
                 service.Exited.Set();
                 service.LastExit = e.Message;
                 BootLog.Error($"service {service.Definition.Name}: {e.Message}");
+                service.Log?.Note($"cannot start: {e.Message}");
                 ScheduleRestart(service, failed: true);
+                Monitor.PulseAll(_gate);
             }
         }
     }
@@ -121,11 +211,16 @@ public sealed class ServiceSupervisor
             service.Pid = 0;
             service.LastExit = status.ToString();
             service.Exited.Set();
+            service.HealthTimer?.Dispose();
+            service.HealthTimer = null;
+            service.Health = HealthState.None;
+            Monitor.PulseAll(_gate);
             if (_stopping || service.State == ServiceState.Stopping)
             {
                 service.State = ServiceState.Stopped;
                 return;
             }
+            if (service.Definition.OneShot && status.Exited && status.Code == 0) service.Completed = true;
             if (service.StartedAt is { } started && DateTime.UtcNow - started >= StableAfter)
                 service.Backoff = FirstBackoff;
             bool failed = !(status.Exited && status.Code == 0);
@@ -136,7 +231,7 @@ public sealed class ServiceSupervisor
 
     private void ScheduleRestart(Service service, bool failed)
     {
-        var policy = service.Definition.Restart;
+        var policy = service.Definition.OneShot ? RestartPolicy.No : service.Definition.Restart;
         if (policy == RestartPolicy.No || (policy == RestartPolicy.OnFailure && !failed))
         {
             service.State = failed ? ServiceState.Failed : ServiceState.Exited;
@@ -145,6 +240,22 @@ public sealed class ServiceSupervisor
         service.State = ServiceState.BackingOff;
         var delay = service.Backoff;
         service.Backoff = TimeSpan.FromTicks(Math.Min(MaxBackoff.Ticks, service.Backoff.Ticks * 2));
+        if (failed)
+        {
+            var now = DateTime.UtcNow;
+            service.RecentFailures.Enqueue(now);
+            while (service.RecentFailures.Count > 0 && now - service.RecentFailures.Peek() > CrashLoopWindow) service.RecentFailures.Dequeue();
+            if (service.RecentFailures.Count >= CrashLoopFailures)
+            {
+                // A crash loop costs the machine a start every few seconds and floods the log: pause it.
+                delay = CrashLoopHoldOff;
+                service.RecentFailures.Clear();
+                service.State = ServiceState.HeldOff;
+                string why = $"crash loop ({CrashLoopFailures} failures within {CrashLoopWindow.TotalSeconds:0} s): held off for {CrashLoopHoldOff.TotalSeconds:0} s";
+                service.Log?.Note(why);
+                BootLog.Warn($"service {service.Definition.Name}: {why}");
+            }
+        }
         service.RestartTimer?.Dispose();
         service.RestartTimer = new Timer(_ =>
         {
@@ -153,11 +264,49 @@ public sealed class ServiceSupervisor
         }, null, delay, Timeout.InfiniteTimeSpan);
     }
 
+    private void StartHealthChecks(Service service, HealthCheck health)
+    {
+        service.Health = HealthState.Starting;
+        service.HealthFailures = 0;
+        int generation = service.Generation;
+        service.HealthTimer?.Dispose();
+        service.HealthTimer = new Timer(_ => CheckHealth(service, health, generation), null, health.Interval, health.Interval);
+    }
+
+    private void CheckHealth(Service service, HealthCheck health, int generation)
+    {
+        lock (_gate)
+            if (service.Generation != generation || service.State != ServiceState.Running || !Monitor.TryEnter(service)) return;
+        try
+        {
+            bool ok = HealthProbe.Run(service.Definition, health, _reaper, _containers, out string detail);
+            lock (_gate)
+            {
+                if (service.Generation != generation || service.State != ServiceState.Running) return;
+                var before = service.Health;
+                if (ok)
+                {
+                    service.HealthFailures = 0;
+                    service.Health = HealthState.Healthy;
+                }
+                else if (service.StartedAt is { } started && DateTime.UtcNow - started < health.StartPeriod) { }
+                else if (++service.HealthFailures >= health.Retries) service.Health = HealthState.Unhealthy;
+                if (before != service.Health)
+                {
+                    service.Log?.Note($"health: {service.Health.ToString().ToLowerInvariant()}{(ok ? "" : $" ({detail})")}");
+                    if (service.Health == HealthState.Unhealthy) BootLog.Warn($"service {service.Definition.Name} is unhealthy: {detail}");
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+        finally { Monitor.Exit(service); }
+    }
+
     public IReadOnlyList<ServiceStatus> Snapshot()
     {
         lock (_gate)
             return _services.Select(s => new ServiceStatus(s.Definition.Name, s.State, s.Pid, s.Restarts,
-                s.StartedAt, s.LastExit, s.Definition.Bundle is null ? "process" : "container")).ToList();
+                s.StartedAt, s.LastExit, s.Definition.Bundle is null ? "process" : "container", s.Health)).ToList();
     }
 
     private Service Find(string name) =>
@@ -188,7 +337,7 @@ public sealed class ServiceSupervisor
         {
             service = Find(name);
             service.RestartTimer?.Dispose();
-            if (service.State == ServiceState.BackingOff) service.State = ServiceState.Stopped;
+            if (service.State is ServiceState.BackingOff or ServiceState.HeldOff or ServiceState.Waiting) service.State = ServiceState.Stopped;
             pid = service.Pid;
             if (pid == 0) return;
             service.State = ServiceState.Stopping;
@@ -209,11 +358,13 @@ public sealed class ServiceSupervisor
         lock (_gate)
         {
             _stopping = true;
-            services = _services.AsEnumerable().Reverse().ToList();
+            var order = ServiceGraph.StopOrder(_services.Select(x => x.Definition).ToList());
+            services = order.Select(n => _services.First(x => x.Definition.Name == n)).ToList();
+            Monitor.PulseAll(_gate);
             foreach (var s in services)
             {
                 s.RestartTimer?.Dispose();
-                if (s.State == ServiceState.BackingOff) s.State = ServiceState.Stopped;
+                if (s.State is ServiceState.BackingOff or ServiceState.HeldOff or ServiceState.Waiting) s.State = ServiceState.Stopped;
             }
         }
         foreach (var s in services)

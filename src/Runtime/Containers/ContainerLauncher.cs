@@ -36,6 +36,8 @@ public sealed record ExecOptions
     public IReadOnlyList<string> AddCapabilities { get; init; } = [];
     public bool NoNewPrivileges { get; init; }
     public int PreserveFds { get; init; }
+    /// <summary>Descriptors for the process's stdin, stdout and stderr; -1 inherits the runtime's.</summary>
+    public (int In, int Out, int Err) Stdio { get; init; } = (-1, -1, -1);
 
     /// <summary>The container's own process settings with this command line's overrides, as runc exec builds them.</summary>
     public ProcessSpec ApplyTo(ProcessSpec p)
@@ -264,6 +266,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 ConsoleSocket = console is null ? -1 : (int)console.Handle,
                 Namespaces = joins,
                 PreserveFds = o.PreserveFds,
+                Stdio = o.Stdio,
             };
             using var plan = ContainerPlanner.ForExec(processPlan, fds);
             int pid = ContainerCloner.Clone(plan, 0, cgroupFd?.Fd ?? -1, reportWrite.Fd, goRead.Fd, joinPid);

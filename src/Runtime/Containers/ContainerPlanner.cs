@@ -181,6 +181,7 @@ internal static unsafe class ContainerPlanner
         {
             plan.Add(ChildOpCode.ResetSignals, "reset signal handlers");
             plan.Add(ChildOpCode.WaitForParent, "wait for the runtime");
+            AddStdio(plan, fds);
             AddJoins(plan, fds, becomeRoot: false);
             AddTerminal(plan, process.Process, fds, "process");
             AddResolve(plan, process.Process);
