@@ -8,7 +8,7 @@ public enum RestartPolicy { No, OnFailure, Always }
 public enum ServiceState { Waiting, Running, BackingOff, HeldOff, Stopping, Stopped, Exited, Failed }
 
 /// <summary>A process PID 1 keeps running: a plain process (<see cref="Spec"/>) or an OCI bundle run as a container.</summary>
-public sealed class ServiceDefinition
+public sealed record ServiceDefinition
 {
     public required string Name { get; init; }
     public SpawnSpec? Spec { get; init; }
