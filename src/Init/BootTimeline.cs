@@ -72,7 +72,15 @@ public sealed class BootTimeline
         }
     }
 
-    public byte[] ToJson(double readyUptimeMs, int services)
+    public byte[] ToJson(double readyUptimeMs, int services) => ToJson(readyUptimeMs, services, []);
+
+    /// <summary>
+    /// The timeline as JSON: the boot steps, and each service from its launch to running (healthy,
+    /// for one with a health check; -1 while it is not), with the services it depended on, which
+    /// is what `berth boot timeline` walks for the critical chain.
+    /// </summary>
+    public byte[] ToJson(double readyUptimeMs, int services,
+        IReadOnlyList<(string Name, double StartMs, double ReadyMs, IReadOnlyList<string> After)> serviceTimes)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true }))
@@ -90,6 +98,19 @@ public sealed class BootTimeline
                 w.WriteString("name", s.Name);
                 w.WriteNumber("start_ms", Math.Round(s.StartMs, 3));
                 w.WriteNumber("duration_ms", Math.Round(s.DurationMs, 3));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("services");
+            foreach (var (name, start, ready, after) in serviceTimes.OrderBy(t => t.StartMs))
+            {
+                w.WriteStartObject();
+                w.WriteString("name", name);
+                w.WriteNumber("start_ms", Math.Round(start, 3));
+                w.WriteNumber("ready_ms", ready > 0 ? Math.Round(ready, 3) : -1);
+                w.WriteStartArray("after");
+                foreach (var a in after) w.WriteStringValue(a);
+                w.WriteEndArray();
                 w.WriteEndObject();
             }
             w.WriteEndArray();

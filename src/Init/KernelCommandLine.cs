@@ -19,6 +19,7 @@ public sealed class KernelCommandLine
         ["berth.state"] = "tmpfs: do not use the STATE partition",
         ["berth.device_timeout"] = "seconds to wait for the boot disk (default 10)",
         ["berth.shutdown_grace"] = "seconds between SIGTERM and SIGKILL at shutdown (default 5)",
+        ["berth.services_timeout"] = "seconds the ready line waits for the system services to be running and healthy (default 60)",
         ["berth.debug"] = "1: log every step on the console",
         ["berth.console"] = "tty for the login console (default: the last console= of the command line)",
     };

@@ -8,7 +8,11 @@ namespace Berth.Init.Api;
 /// </summary>
 public sealed record ApiRequest(string Command, string? Name = null);
 
-public sealed record ApiResponse(bool Ok, string? Error = null, IReadOnlyList<ServiceInfo>? Services = null, string? Message = null);
+public sealed record ApiResponse(bool Ok, string? Error = null, IReadOnlyList<ServiceInfo>? Services = null, string? Message = null,
+    IReadOnlyList<ServiceUsage>? Usage = null);
+
+/// <summary>One row of `berth top`: cumulative CPU and current memory, from the service's cgroup (or its process, for a plain one).</summary>
+public sealed record ServiceUsage(string Name, long CpuMicroseconds, long MemoryBytes, int Processes, string Source);
 
 /// <summary>One row of `berth ps`.</summary>
 public sealed record ServiceInfo(string Name, string State, int Pid, double UptimeSeconds, int Restarts, string Health, string? LastExit, string Kind);

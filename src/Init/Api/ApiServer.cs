@@ -84,6 +84,8 @@ public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, 
         {
             case "ps":
                 return new ApiResponse(true, Services: supervisor.Snapshot().Select(Info).ToList());
+            case "top":
+                return new ApiResponse(true, Usage: supervisor.Snapshot().Select(ServiceUsageReader.Read).ToList());
             case "start":
                 supervisor.StartService(Need());
                 return new ApiResponse(true, Message: $"{request.Name} started");

@@ -11,10 +11,11 @@ namespace Berth.Init.Cli;
 /// </summary>
 public static class ServiceCli
 {
-    public static readonly string[] Commands = ["ps", "start", "stop", "restart", "logs", "boot", "os"];
+    public static readonly string[] Commands = ["ps", "top", "start", "stop", "restart", "logs", "boot", "os"];
 
     public const string Usage = """
           ps [--json]                  services: state, pid, uptime, restarts, health
+          top [--json]                 CPU and memory per service (from its cgroup)
           start|stop|restart SERVICE
           logs [-f] [-n N] SERVICE     a service's output (/var/log/berth/SERVICE.log)
           boot timeline [--json]       every boot step and service: start and duration
@@ -28,6 +29,7 @@ public static class ServiceCli
             return args[0] switch
             {
                 "ps" => Ps(args[1..]),
+                "top" => Top(args[1..]),
                 "start" or "stop" or "restart" => Control(args[0], args[1..]),
                 "logs" => Logs(args[1..]),
                 "boot" => Boot(args[1..]),
@@ -73,6 +75,32 @@ public static class ServiceCli
                               $"{Uptime(s.UptimeSeconds),9} {s.Restarts,8}  {s.Health}");
         return 0;
     }
+
+    private static int Top(string[] args)
+    {
+        bool json = args.Contains("--json");
+        var first = ApiClient.Call(new ApiRequest("top"));
+        if (!first.Ok) return Failed(first);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(first, ApiJson.Default.ApiResponse));
+            return 0;
+        }
+        // CPU% over one second, as top does between two samples.
+        Thread.Sleep(1000);
+        var second = ApiClient.Call(new ApiRequest("top"));
+        if (!second.Ok) return Failed(second);
+        var before = (first.Usage ?? []).ToDictionary(u => u.Name);
+        Console.WriteLine($"{"SERVICE",-12} {"CPU%",6} {"MEMORY",10} {"PROCS",5}  SOURCE");
+        foreach (var u in second.Usage ?? [])
+        {
+            double cpu = before.TryGetValue(u.Name, out var b) ? Math.Max(0, u.CpuMicroseconds - b.CpuMicroseconds) / 10_000.0 : 0;
+            Console.WriteLine($"{u.Name,-12} {cpu,6:0.0} {Bytes(u.MemoryBytes),10} {u.Processes,5}  {u.Source}");
+        }
+        return 0;
+    }
+
+    private static string Bytes(long n) => n <= 0 ? "-" : n < 1 << 20 ? $"{n / 1024.0:0.0}K" : $"{n / 1048576.0:0.0}M";
 
     private static string Uptime(double seconds) => seconds <= 0 ? "-" :
         seconds < 120 ? $"{seconds:0}s" : seconds < 7200 ? $"{seconds / 60:0}m" : $"{seconds / 3600:0.0}h";
@@ -136,10 +164,34 @@ public static class ServiceCli
             return 0;
         }
         using var doc = JsonDocument.Parse(json);
+        var root = doc.RootElement;
         Console.WriteLine($"{"STEP",-28} {"START ms",10} {"TOOK ms",9}");
-        if (doc.RootElement.TryGetProperty("steps", out var steps))
+        if (root.TryGetProperty("steps", out var steps))
             foreach (var s in steps.EnumerateArray())
                 Console.WriteLine($"{s.GetProperty("name").GetString(),-28} {s.GetProperty("start_ms").GetDouble(),10:0.0} {s.GetProperty("duration_ms").GetDouble(),9:0.0}");
+        var services = root.TryGetProperty("services", out var list)
+            ? list.EnumerateArray().Select(s => (Name: s.GetProperty("name").GetString()!, Start: s.GetProperty("start_ms").GetDouble(),
+                Ready: s.GetProperty("ready_ms").GetDouble(), After: s.GetProperty("after").EnumerateArray().Select(a => a.GetString()!).ToList())).ToList()
+            : [];
+        if (services.Count > 0)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"{"SERVICE",-28} {"START ms",10} {"TOOK ms",9}  AFTER");
+            foreach (var s in services)
+                Console.WriteLine($"{s.Name,-28} {s.Start,10:0.0} {(s.Ready < 0 ? "-" : (s.Ready - s.Start).ToString("0.0", CultureInfo.InvariantCulture)),9}  {string.Join(",", s.After)}");
+            // The critical chain, as systemd-analyze has it: the service that was ready last, then
+            // whichever of its dependencies was ready last, and so on down.
+            var byName = services.ToDictionary(s => s.Name);
+            var chain = new List<string>();
+            var current = services.Where(s => s.Ready >= 0).OrderByDescending(s => s.Ready).FirstOrDefault();
+            while (current.Name is not null && chain.Count < services.Count)
+            {
+                chain.Add($"{current.Name} @{current.Start:0.0}ms +{current.Ready - current.Start:0.0}ms");
+                current = current.After.Where(byName.ContainsKey).Select(a => byName[a]).OrderByDescending(a => a.Ready).FirstOrDefault();
+            }
+            if (root.TryGetProperty("ready_uptime_ms", out var ready))
+                Console.WriteLine($"\ncritical chain: ready @{ready.GetDouble():0.0}ms" + string.Concat(chain.Select(c => " <- " + c)));
+        }
         return 0;
     }
 

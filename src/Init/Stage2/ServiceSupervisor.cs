@@ -77,6 +77,8 @@ public sealed class ServiceSupervisor
         public int Generation;
         public bool Completed;
         public readonly Queue<DateTime> RecentFailures = new();
+        /// <summary>Uptime (ms) of the first launch, and of its reaching running and healthy: the boot timeline's entries.</summary>
+        public double FirstLaunchMs, FirstRunningMs, FirstHealthyMs;
     }
 
     public int Count { get { lock (_gate) return _services.Count; } }
@@ -164,6 +166,7 @@ public sealed class ServiceSupervisor
             {
                 service.Exited.Reset();
                 var d = service.Definition;
+                if (service.FirstLaunchMs == 0) service.FirstLaunchMs = BootTimeline.NowMs;
                 if (d.Bundle is { } bundle)
                 {
                     service.Pid = _containers.Start(d.Name, bundle, d.CaptureOutput ? d.Log : null);
@@ -180,6 +183,7 @@ public sealed class ServiceSupervisor
                     service.StartedAt = DateTime.UtcNow;
                 }
                 service.Generation++;
+                if (service.FirstRunningMs == 0 && service.State == ServiceState.Running) service.FirstRunningMs = BootTimeline.NowMs;
                 service.Log?.Note($"started (pid {service.Pid})");
                 BootLog.Info($"service {d.Name} started (pid {service.Pid})");
                 if (d.Health is { } health && service.State == ServiceState.Running) StartHealthChecks(service, health);
@@ -288,6 +292,7 @@ public sealed class ServiceSupervisor
                 {
                     service.HealthFailures = 0;
                     service.Health = HealthState.Healthy;
+                    if (service.FirstHealthyMs == 0) service.FirstHealthyMs = BootTimeline.NowMs;
                 }
                 else if (service.StartedAt is { } started && DateTime.UtcNow - started < health.StartPeriod) { }
                 else if (++service.HealthFailures >= health.Retries) service.Health = HealthState.Unhealthy;
@@ -300,6 +305,43 @@ public sealed class ServiceSupervisor
             }
         }
         finally { Monitor.Exit(service); }
+    }
+
+    /// <summary>
+    /// Blocks until every service has settled: running (and healthy, if it has a check), completed,
+    /// or given up on (failed, held off). Returns the names of those still on their way at the timeout.
+    /// </summary>
+    public IReadOnlyList<string> WaitUntilSettled(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        lock (_gate)
+        {
+            while (true)
+            {
+                var pending = _services.Where(s => !Settled(s)).Select(s => s.Definition.Name).ToList();
+                var left = deadline - DateTime.UtcNow;
+                if (pending.Count == 0 || left <= TimeSpan.Zero) return pending;
+                Monitor.Wait(_gate, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    private static bool Settled(Service s) => s.State switch
+    {
+        ServiceState.Running => s.Definition.Health is null || s.Health is HealthState.Healthy or HealthState.Unhealthy,
+        ServiceState.Waiting or ServiceState.BackingOff or ServiceState.Stopping => false,
+        _ => true,
+    };
+
+    /// <summary>Each service's first start for the boot timeline: launched, running (or healthy, if it has a check), and what it waited for.</summary>
+    public IReadOnlyList<(string Name, double StartMs, double ReadyMs, IReadOnlyList<string> After)> StartTimes()
+    {
+        lock (_gate)
+            return _services.Where(s => s.FirstLaunchMs > 0)
+                .Select(s => (s.Definition.Name, s.FirstLaunchMs,
+                    s.Definition.Health is null ? s.FirstRunningMs : s.FirstHealthyMs,
+                    (IReadOnlyList<string>)s.Definition.DependsOn.Select(d => d.Name).ToList()))
+                .ToList();
     }
 
     public IReadOnlyList<ServiceStatus> Snapshot()

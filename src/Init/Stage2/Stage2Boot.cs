@@ -74,6 +74,12 @@ public sealed class Stage2Boot
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { warn($"API socket: {e.Message}"); }
         });
 
+        _timeline.Step("services-settled", () =>
+        {
+            var pending = _supervisor.WaitUntilSettled(TimeSpan.FromSeconds(_cmdline.GetInt("berth.services_timeout", 60)));
+            if (pending.Count > 0) warn($"not ready in time, going on without them: {string.Join(", ", pending)}");
+        });
+
         double readyMs = BootTimeline.NowMs;
         _timeline.Record("ready", readyMs, 0);
         ReportReady(readyMs);
@@ -166,7 +172,7 @@ public sealed class Stage2Boot
             try
             {
                 Files.MakeDirectories("/run/berth");
-                Files.WriteAtomically(BootTimeline.JsonPath, _timeline.ToJson(_readyMs, _readyServices));
+                Files.WriteAtomically(BootTimeline.JsonPath, _timeline.ToJson(_readyMs, _readyServices, _supervisor.StartTimes()));
             }
             catch (Exception e) { BootLog.Warn($"boot timeline: {e.Message}"); }
         }

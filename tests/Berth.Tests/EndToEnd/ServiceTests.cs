@@ -84,4 +84,31 @@ public sealed class ServiceTests(SharedGuest shared)
         Assert.Matches(@"(?m)^SERVICE\s+KIND\s+STATE\s+PID\s+UPTIME\s+RESTARTS\s+HEALTH", table);
         Assert.Matches(@"(?m)^console\s+container\s+running\s+\d+", table);
     }
+
+    [Fact]
+    public void Top_reads_each_container_services_cgroup()
+    {
+        WaitFor("console", s => s.GetProperty("state").GetString() == "running");
+        var usage = JsonDocument.Parse(Guest.Check("berth top --json")).RootElement.GetProperty("usage").EnumerateArray()
+            .Single(u => u.GetProperty("name").GetString() == "console");
+        Assert.StartsWith("cgroup /sys/fs/cgroup/berth/console", usage.GetProperty("source").GetString());
+        Assert.True(usage.GetProperty("memoryBytes").GetInt64() > 0, usage.ToString());
+        Assert.True(usage.GetProperty("processes").GetInt32() >= 1, usage.ToString());
+        Assert.Matches(@"(?m)^console\s+\d+\.\d\s+\d+\.\dM?K?\s+\d+\s+cgroup ", Guest.Check("berth top"));
+    }
+
+    [Fact]
+    public void The_boot_timeline_has_every_service_and_a_critical_chain()
+    {
+        _ = shared.Ready;
+        var timeline = JsonDocument.Parse(Guest.Check("cat /run/berth/boot-timeline.json")).RootElement;
+        var console = timeline.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "console");
+        double start = console.GetProperty("start_ms").GetDouble(), ready = console.GetProperty("ready_ms").GetDouble();
+        Assert.True(start > 0 && ready >= start, console.ToString());
+        // The ready line waits for the services: it comes after the console was running.
+        Assert.True(timeline.GetProperty("ready_uptime_ms").GetDouble() >= ready);
+        var text = Guest.Check("berth boot timeline");
+        Assert.Contains("services-settled", text);
+        Assert.Matches(@"critical chain: ready @\d+\.\dms <- \w+ @", text);
+    }
 }
