@@ -80,7 +80,9 @@ public sealed class CgroupPlacement : IDisposable
         var placement = new CgroupPlacement { Path = dir, CreatedFrom = createdFrom, Joined = joined };
         try
         {
-            var missing = EnableControllers(hierarchy, cgroup, resources.Controllers);
+            // cpu, memory, pids and io also without limits, where the hierarchy has them: what
+            // `berth top` and the OOM report read (memory.current, cpu.stat) needs the controllers on.
+            var missing = EnableControllers(hierarchy, cgroup, resources.Controllers.Union(AccountingControllers).ToList());
             var available = CgroupHierarchy.Controllers(dir).ToHashSet();
             foreach (var write in resources.Writes)
             {
@@ -179,6 +181,8 @@ public sealed class CgroupPlacement : IDisposable
         }
         return null;
     }
+
+    private static readonly string[] AccountingControllers = ["cpu", "memory", "pids", "io"];
 
     /// <summary>
     /// "+controller" in cgroup.subtree_control of every ancestor of the container's cgroup, for the

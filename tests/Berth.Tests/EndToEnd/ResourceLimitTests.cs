@@ -54,7 +54,7 @@ public sealed class ResourceLimitTests(SharedGuest shared, ITestOutputHelper out
     private void AssertNoCgroupLeft(string id)
     {
         Assert.Equal("gone", Guest.Check($"[ -e /sys/fs/cgroup/berth/{id} ] && echo left || echo gone").Trim());
-        Assert.Equal("gone", Guest.Check("[ -e /sys/fs/cgroup/berth ] && echo left || echo gone").Trim());
+        // /berth itself stays while the system services' containers live in it.
     }
 
     [Fact]
