@@ -101,7 +101,7 @@ public sealed class BootTimeline
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteStartArray("services");
+            w.WriteStartArray("service_starts");
             foreach (var (name, start, ready, after) in serviceTimes.OrderBy(t => t.StartMs))
             {
                 w.WriteStartObject();

@@ -169,7 +169,7 @@ public static class ServiceCli
         if (root.TryGetProperty("steps", out var steps))
             foreach (var s in steps.EnumerateArray())
                 Console.WriteLine($"{s.GetProperty("name").GetString(),-28} {s.GetProperty("start_ms").GetDouble(),10:0.0} {s.GetProperty("duration_ms").GetDouble(),9:0.0}");
-        var services = root.TryGetProperty("services", out var list)
+        var services = root.TryGetProperty("service_starts", out var list)
             ? list.EnumerateArray().Select(s => (Name: s.GetProperty("name").GetString()!, Start: s.GetProperty("start_ms").GetDouble(),
                 Ready: s.GetProperty("ready_ms").GetDouble(), After: s.GetProperty("after").EnumerateArray().Select(a => a.GetString()!).ToList())).ToList()
             : [];

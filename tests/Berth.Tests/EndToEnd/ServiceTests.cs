@@ -102,7 +102,7 @@ public sealed class ServiceTests(SharedGuest shared)
     {
         _ = shared.Ready;
         var timeline = JsonDocument.Parse(Guest.Check("cat /run/berth/boot-timeline.json")).RootElement;
-        var console = timeline.GetProperty("services").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "console");
+        var console = timeline.GetProperty("service_starts").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "console");
         double start = console.GetProperty("start_ms").GetDouble(), ready = console.GetProperty("ready_ms").GetDouble();
         Assert.True(start > 0 && ready >= start, console.ToString());
         // The ready line waits for the services: it comes after the console was running.

@@ -102,7 +102,7 @@ public class BootTimelineTests
         byte[] json = UnderCulture(CommaCulture(), () => t.ToJson(2345.678912, services: 3));
         using var doc = JsonDocument.Parse(json);
         var root = doc.RootElement;
-        Assert.Equal(["ready_uptime_ms", "services", "steps"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["ready_uptime_ms", "services", "steps", "service_starts"], root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(2345.679, root.GetProperty("ready_uptime_ms").GetDouble());
         Assert.Equal(3, root.GetProperty("services").GetInt32());
 
