@@ -21,11 +21,9 @@ public sealed record RuntimeConfigOptions
 }
 
 /// <summary>
-/// Writes an OCI runtime config.json (runtime-spec 1.2) for a bundle made from an image, with
-/// Utf8JsonWriter. Kept small on purpose: the full runtime config model lives in
-/// <c>Berth.Runtime.Oci</c>; <see cref="WriteProcess"/> is the seam where the image-derived process
-/// is merged into that model, and the defaults here (Docker's capability set, mounts, masked and
-/// read-only paths, namespaces) are what a bundle needs to run on its own until then.
+/// The config.json of a bundle made from an image: the image's process in the runtime model
+/// (<c>Berth.Runtime.Oci</c>) with Docker's defaults for an unprivileged container, written by the
+/// model's own <see cref="Oci.SpecWriter"/>.
 /// </summary>
 public static class RuntimeConfigWriter
 {
@@ -65,94 +63,50 @@ public static class RuntimeConfigWriter
         ("/dev/shm", "tmpfs", "shm", ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
     ];
 
+    /// <summary>The image's process in the runtime model, with Docker's defaults for an unprivileged container.</summary>
+    public static Oci.ProcessSpec ToRuntimeProcess(ProcessSpec process) => new()
+    {
+        Terminal = process.Terminal,
+        User = new Oci.UserSpec { Uid = process.User.Uid, Gid = process.User.Gid, AdditionalGids = process.User.AdditionalGids },
+        Args = process.Args,
+        Env = process.Env,
+        Cwd = process.Cwd,
+        Capabilities = new Oci.CapabilitiesSpec { Bounding = DefaultCapabilities, Effective = DefaultCapabilities, Permitted = DefaultCapabilities },
+        // runc spec's default: a hard limit above the caller's own fails setrlimit (EPERM).
+        Rlimits = [new Oci.RlimitSpec("RLIMIT_NOFILE", Soft: 1024, Hard: 1024)],
+        NoNewPrivileges = true,
+    };
+
     /// <summary>Writes the <c>process</c> object's value (the caller has written the property name, if any).</summary>
     public static void WriteProcess(Utf8JsonWriter w, ProcessSpec process)
     {
-        w.WriteStartObject();
-        w.WriteBoolean("terminal", process.Terminal);
-        w.WriteStartObject("user");
-        w.WriteNumber("uid", process.User.Uid);
-        w.WriteNumber("gid", process.User.Gid);
-        if (process.User.AdditionalGids.Count > 0)
-        {
-            w.WriteStartArray("additionalGids");
-            foreach (var g in process.User.AdditionalGids) w.WriteNumberValue(g);
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-        WriteStrings(w, "args", process.Args);
-        WriteStrings(w, "env", process.Env);
-        w.WriteString("cwd", process.Cwd);
-        w.WriteStartObject("capabilities");
-        WriteStrings(w, "bounding", DefaultCapabilities);
-        WriteStrings(w, "effective", DefaultCapabilities);
-        WriteStrings(w, "permitted", DefaultCapabilities);
-        w.WriteEndObject();
-        w.WriteStartArray("rlimits");
-        w.WriteStartObject();
-        w.WriteString("type", "RLIMIT_NOFILE");
-        // runc spec's default: a hard limit above the caller's own fails setrlimit (EPERM).
-        w.WriteNumber("hard", 1024);
-        w.WriteNumber("soft", 1024);
-        w.WriteEndObject();
-        w.WriteEndArray();
-        w.WriteBoolean("noNewPrivileges", true);
-        w.WriteEndObject();
+        // The runtime model's writer is the one place that knows the JSON: write a spec, keep its process.
+        using var doc = JsonDocument.Parse(Oci.SpecWriter.ToUtf8(new Oci.RuntimeSpec { OciVersion = OciVersion, Process = ToRuntimeProcess(process) }));
+        doc.RootElement.GetProperty("process").WriteTo(w);
     }
+
+    /// <summary>
+    /// The whole config of a bundle whose root filesystem is <c>rootfs/</c>: Docker's defaults
+    /// (capabilities, namespaces, mounts, masked and read-only paths, no_new_privs, and its default
+    /// seccomp profile for those capabilities).
+    /// </summary>
+    public static Oci.RuntimeSpec Spec(ProcessSpec process, RuntimeConfigOptions options) => new()
+    {
+        OciVersion = OciVersion,
+        Process = ToRuntimeProcess(process),
+        Root = new Oci.RootSpec { Path = "rootfs", Readonly = options.ReadOnlyRoot },
+        Hostname = options.Hostname,
+        Mounts = Mounts.Select(m => new Oci.MountSpec { Destination = m.Destination, Type = m.Type, Source = m.Source, Options = m.Options }).ToList(),
+        Annotations = options.Annotations.OrderBy(a => a.Key, StringComparer.Ordinal).ToDictionary(a => a.Key, a => a.Value),
+        Linux = new Oci.LinuxSpec
+        {
+            Namespaces = Namespaces.Select(n => new Oci.NamespaceSpec(Oci.NamespaceSpec.Names.First(x => x.Name == n).Kind)).ToList(),
+            MaskedPaths = MaskedPaths,
+            ReadonlyPaths = ReadonlyPaths,
+            Seccomp = Security.DockerSeccompProfile.For(DefaultCapabilities),
+        },
+    };
 
     /// <summary>A complete config.json for a bundle whose root filesystem is <c>rootfs/</c>.</summary>
-    public static byte[] Write(ProcessSpec process, RuntimeConfigOptions options)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
-        {
-            w.WriteStartObject();
-            w.WriteString("ociVersion", OciVersion);
-            w.WritePropertyName("process");
-            WriteProcess(w, process);
-            w.WriteStartObject("root");
-            w.WriteString("path", "rootfs");
-            w.WriteBoolean("readonly", options.ReadOnlyRoot);
-            w.WriteEndObject();
-            if (options.Hostname is not null) w.WriteString("hostname", options.Hostname);
-            w.WriteStartArray("mounts");
-            foreach (var (destination, type, source, mountOptions) in Mounts)
-            {
-                w.WriteStartObject();
-                w.WriteString("destination", destination);
-                w.WriteString("type", type);
-                w.WriteString("source", source);
-                WriteStrings(w, "options", mountOptions);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            if (options.Annotations.Count > 0)
-            {
-                w.WriteStartObject("annotations");
-                foreach (var (k, v) in options.Annotations.OrderBy(a => a.Key, StringComparer.Ordinal)) w.WriteString(k, v);
-                w.WriteEndObject();
-            }
-            w.WriteStartObject("linux");
-            w.WriteStartArray("namespaces");
-            foreach (var ns in Namespaces)
-            {
-                w.WriteStartObject();
-                w.WriteString("type", ns);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            WriteStrings(w, "maskedPaths", MaskedPaths);
-            WriteStrings(w, "readonlyPaths", ReadonlyPaths);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-        return buffer.ToArray();
-    }
-
-    private static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
-    {
-        w.WriteStartArray(name);
-        foreach (var v in values) w.WriteStringValue(v);
-        w.WriteEndArray();
-    }
+    public static byte[] Write(ProcessSpec process, RuntimeConfigOptions options) => Oci.SpecWriter.ToUtf8(Spec(process, options));
 }

@@ -183,3 +183,23 @@ public sealed class RuntimeTerminalTests
         Assert.Contains("done", text);
     }
 }
+
+/// <summary>Docker's default seccomp profile (what bundles made from images get) blocks what Docker's blocks.</summary>
+public sealed class RuntimeSeccompDefaultTests
+{
+    [Fact]
+    public void The_default_profile_refuses_new_user_namespaces_that_the_kernel_would_allow()
+    {
+        using var b = new BusyboxBundle();
+        const string script = "unshare -U true; echo unshare=$?";
+        var free = b.Sh(script, id: "free");
+        Assert.True(free.Stdout.Contains("unshare=0"), $"without seccomp the kernel allows it here, or this test proves nothing: {free}");
+        var profiled = b.Sh(script, s => s with
+        {
+            Linux = s.Linux! with { Seccomp = Berth.Runtime.Security.DockerSeccompProfile.For(Berth.Runtime.Images.RuntimeConfigWriter.DefaultCapabilities) },
+        }, id: "profiled");
+        Assert.True(profiled.Exit == 0, profiled.ToString());
+        Assert.Contains("unshare=1", profiled.Stdout);
+        Assert.Contains("Operation not permitted", profiled.Stderr);
+    }
+}

@@ -51,7 +51,12 @@ public class BundleConfigTests
         var r = doc.RootElement;
         Assert.Equal(RuntimeConfigWriter.OciVersion, r.GetProperty("ociVersion").GetString());
         Assert.Equal("rootfs", r.GetProperty("root").GetProperty("path").GetString());
-        Assert.False(r.GetProperty("root").GetProperty("readonly").GetBoolean());
+        Assert.False(r.GetProperty("root").TryGetProperty("readonly", out var ro) && ro.GetBoolean());
+        // Docker's default seccomp profile for Docker's default capabilities.
+        var seccomp = r.GetProperty("linux").GetProperty("seccomp");
+        Assert.Equal("SCMP_ACT_ERRNO", seccomp.GetProperty("defaultAction").GetString());
+        Assert.Contains(seccomp.GetProperty("syscalls").EnumerateArray(),
+            rule => rule.GetProperty("names").EnumerateArray().Any(n => n.GetString() == "read") && rule.GetProperty("action").GetString() == "SCMP_ACT_ALLOW");
         Assert.Equal(["a", "b"], r.GetProperty("annotations").EnumerateObject().Select(p => p.Name));
         Assert.Equal(RuntimeConfigWriter.Namespaces, r.GetProperty("linux").GetProperty("namespaces").EnumerateArray().Select(n => n.GetProperty("type").GetString()!));
         Assert.Contains("/proc/kcore", r.GetProperty("linux").GetProperty("maskedPaths").EnumerateArray().Select(n => n.GetString()));
