@@ -188,6 +188,8 @@ install_modules() { # root module...
 clamp_mtimes() { find "$1" -exec touch -h -d "@$SDE" {} +; }
 
 ENTRY_POINTS="init berth-runtime syslogd devmgr console netconf ntpd acpid"
+# system services that run as containers from a prebuilt rootfs (see src/SystemServices/Bundles)
+SERVICE_BUNDLES="console syslogd ntpd acpid netconf"
 
 # ================================================================ initramfs
 log "initramfs: staging"
@@ -236,10 +238,12 @@ chmod 0755 "$R/usr/bin/berth"
 for e in $ENTRY_POINTS; do ln -s berth "$R/usr/bin/$e"; done
 ln -s ../usr/bin/berth "$R/sbin/init"
 
-# system service bundles: the console's rootfs holds only mount points (PID 1 binds the host's
-# directories there and writes its config.json at boot, as it names the console tty)
-for d in bin sbin lib lib64 usr etc var run tmp root home dev proc sys mnt boot; do
-  mkdir -p "$R/usr/share/berth/services/console/rootfs/$d"
+# system service bundles: each rootfs holds only mount points (PID 1 binds the host's directories
+# there and writes config.json at boot: src/SystemServices/Bundles/ServiceBundle.cs)
+for s in $SERVICE_BUNDLES; do
+  for d in bin sbin lib lib64 usr etc var run tmp root home dev proc sys mnt boot; do
+    mkdir -p "$R/usr/share/berth/services/$s/rootfs/$d"
+  done
 done
 
 # busybox: applets in /bin and /sbin, except init/linuxrc and names that are berth entry points

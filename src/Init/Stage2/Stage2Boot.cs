@@ -115,13 +115,13 @@ public sealed class Stage2Boot
     {
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
-        else if (Directory.Exists(ConsoleBundle.Rootfs))
-            _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = ConsoleBundle.Write(tty, baud), CaptureOutput = false,
+        else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))
+            _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = console.Write(), CaptureOutput = false,
                 Log = new ServiceLog("console") });
         else
         {
             // An image without the service bundles (an old or hand-made root): a plain getty still lets a person in.
-            BootLog.Warn($"{ConsoleBundle.Rootfs} is missing: the console runs as a plain process");
+            BootLog.Warn($"{ConsoleBundle.For(tty, baud).Rootfs} is missing: the console runs as a plain process");
             _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
         }
 
