@@ -13,6 +13,7 @@ public static class MultiCall
         ["init"] = InitEntry.Run,
         ["berth-runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
         ["runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
+        ["syslogd"] = Berth.SystemServices.Syslog.SyslogdEntry.Run,
     };
 
     public static int Run(string[] args)
