@@ -23,7 +23,7 @@ public sealed class SyslogForwarder : IDisposable
     private Socket? _socket;
     private TimeSpan _backoff = MinBackoff;
     private DateTime _retryAt = DateTime.MinValue;
-    private byte[]? _unsent;
+    private readonly Queue<byte[]> _pending = new();
 
     public SyslogForwarder(ForwardTarget target, string hostname, int capacity = 10_000)
     {
@@ -45,7 +45,7 @@ public sealed class SyslogForwarder : IDisposable
     public void Stop(TimeSpan grace)
     {
         var deadline = DateTime.UtcNow + grace;
-        while (_queue.Count > 0 && _socket is not null && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        while ((_queue.Count > 0 || _pending.Count > 0) && _socket is not null && DateTime.UtcNow < deadline) Thread.Sleep(10);
         _stopping = true;
         _queue.Wake();
         _thread.Join(TimeSpan.FromMilliseconds(200));
@@ -62,24 +62,23 @@ public sealed class SyslogForwarder : IDisposable
                 Dropped += _queue.TakeDropped();
                 continue;
             }
-            if (_unsent is not null)
+            if (PeerClosed())
             {
-                if (!TrySend(_unsent)) continue;
-                _unsent = null;
+                _socket!.Dispose();
+                _socket = null;
+                Backoff($"{_target} closed the connection");
+                continue;
             }
-            batch.Clear();
-            _queue.TakeBatch(batch, 64, TimeSpan.FromSeconds(1));
-            Dropped += _queue.TakeDropped();
-            foreach (var m in batch)
+            if (_pending.Count == 0)
             {
-                byte[] frame = Frame(m);
-                if (!TrySend(frame))
-                {
-                    // Delivered at least once: a TCP send that failed may or may not have reached the peer.
-                    _unsent = frame;
-                    break;
-                }
+                batch.Clear();
+                _queue.TakeBatch(batch, 64, TimeSpan.FromSeconds(1));
+                Dropped += _queue.TakeDropped();
+                foreach (var m in batch) _pending.Enqueue(Frame(m));
             }
+            // Delivered at least once: a frame whose TCP send failed may or may not have reached the
+            // peer, and is sent again on the next connection.
+            while (_pending.Count > 0 && !PeerClosed() && TrySend(_pending.Peek())) _pending.Dequeue();
         }
         _socket?.Dispose();
     }
@@ -91,6 +90,17 @@ public sealed class SyslogForwarder : IDisposable
             return payload.Length <= MaxDatagram ? payload : payload[..MaxDatagram];
         byte[] prefix = Encoding.ASCII.GetBytes($"{payload.Length} ");
         return [.. prefix, .. payload];
+    }
+
+    /// <summary>
+    /// A collector never sends anything, so a readable TCP socket means it closed (or reset) the connection.
+    /// Checked before sending, since a send after the peer's FIN still succeeds and the message is lost.
+    /// </summary>
+    private bool PeerClosed()
+    {
+        if (_socket is null || _target.Protocol != ForwardProtocol.Tcp) return false;
+        try { return _socket.Poll(0, SelectMode.SelectRead) && _socket.Available == 0; }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { return true; }
     }
 
     private bool TryConnect()

@@ -54,6 +54,7 @@ public sealed class SyslogdTests(ITestOutputHelper output)
         Assert.Contains(" testhost kern.info kernel: Linux version test\n", text, StringComparison.Ordinal);
         Assert.Contains(" testhost kern.err kernel: oops \\ here\n", text, StringComparison.Ordinal);
         Assert.DoesNotContain("SUBSYSTEM", text, StringComparison.Ordinal);
+        Assert.True(HostRun.Until(() => File.Exists(dir["kmsg.state"]), Timeout), "the kernel log position is recorded after the sync");
         Assert.Equal("1", File.ReadAllText(dir["kmsg.state"]).Split(' ')[1].Trim());
 
         var forwarded = new List<string>();
@@ -136,6 +137,8 @@ public sealed class SyslogdTests(ITestOutputHelper output)
             SendDatagram(dir["log"], "<13>app: after reconnect");
             var frames = ReadFramesUntil(second.GetStream(), "after reconnect");
             Assert.Contains(frames, f => f.Contains("after reconnect", StringComparison.Ordinal));
+            // Taken in while the collector was down, held, and sent once it was back.
+            Assert.Contains(frames, f => f.Contains("while down", StringComparison.Ordinal));
         }
         finally { listener.Stop(); }
         syslogd.Signal(Consts.SIGTERM);
