@@ -14,6 +14,7 @@ public static class MultiCall
         ["berth-runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
         ["runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
         ["syslogd"] = Berth.SystemServices.Syslog.SyslogdEntry.Run,
+        ["ntpd"] = Berth.SystemServices.Time.NtpdEntry.Run,
     };
 
     public static int Run(string[] args)
