@@ -15,6 +15,7 @@ public static class MultiCall
         ["runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
         ["syslogd"] = Berth.SystemServices.Syslog.SyslogdEntry.Run,
         ["ntpd"] = Berth.SystemServices.Time.NtpdEntry.Run,
+        ["acpid"] = Berth.SystemServices.Power.AcpidEntry.Run,
     };
 
     public static int Run(string[] args)
