@@ -16,6 +16,7 @@ public static class MultiCall
         ["syslogd"] = Berth.SystemServices.Syslog.SyslogdEntry.Run,
         ["ntpd"] = Berth.SystemServices.Time.NtpdEntry.Run,
         ["acpid"] = Berth.SystemServices.Power.AcpidEntry.Run,
+        ["netconf"] = Berth.SystemServices.Network.NetconfEntry.Run,
     };
 
     public static int Run(string[] args)

@@ -46,6 +46,7 @@ public static class Consts
     public const int STA_UNSYNC = 0x0040, TIME_ERROR = 5;
 
     // sockets and interface ioctls
+    public const byte AF_NETLINK = 16;
     public const int AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
     public const ulong SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914;
     public const short IFF_UP = 0x1;
