@@ -21,8 +21,14 @@ public sealed class ServiceProcess : IDisposable
     }
 
     public ServiceProcess(string entryPoint, IEnumerable<string> args, bool redirectStdin = false)
+        : this(BinaryPath(entryPoint), args, redirectStdin, 0) { }
+
+    /// <summary>Any command (e.g. `ip netns exec NS build/bin/netconf ...`).</summary>
+    public static ServiceProcess Command(string executable, IEnumerable<string> args) => new(executable, args, false, 0);
+
+    private ServiceProcess(string executable, IEnumerable<string> args, bool redirectStdin, int _)
     {
-        var psi = new ProcessStartInfo(BinaryPath(entryPoint))
+        var psi = new ProcessStartInfo(executable)
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,
