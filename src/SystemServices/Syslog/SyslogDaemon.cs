@@ -152,7 +152,7 @@ public sealed class SyslogDaemon
             if (failing) ServiceLog.Info($"writing {file.Path} works again");
             return false;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             if (!failing) ServiceLog.Error($"writing {file.Path}: {e.Message}; messages are lost until it works again");
             return true;
