@@ -33,7 +33,12 @@ public sealed class DhcpClient
         while (!cancel.IsCancellationRequested && DateTime.UtcNow < deadline)
         {
             uint xid = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
-            _socket.Send(Message(xid, DhcpMessageType.Discover), IPAddress.Broadcast);
+            if (!_socket.Send(Message(xid, DhcpMessageType.Discover), IPAddress.Broadcast))
+            {
+                var pause = Min(Backoff(attempt++), deadline - DateTime.UtcNow);
+                if (pause > TimeSpan.Zero) cancel.WaitHandle.WaitOne(pause);
+                continue;
+            }
             var offer = _socket.Receive(xid, _mac, Min(Backoff(attempt++), deadline - DateTime.UtcNow), cancel);
             if (offer is not { Type: DhcpMessageType.Offer } || offer.Address(DhcpMessage.OptServerId) is not { } serverId) continue;
             ServiceLog.Info($"offer of {offer.YourAddress} from {serverId}");
@@ -63,7 +68,7 @@ public sealed class DhcpClient
         uint xid = (uint)Random.Shared.NextInt64(1, uint.MaxValue);
         // RFC 2131 §4.3.2: RENEWING/REBINDING put the address in ciaddr and carry no requested-IP or server id.
         var request = Message(xid, DhcpMessageType.Request) with { ClientAddress = lease.Address, Broadcast = false };
-        _socket.Send(request, rebinding ? IPAddress.Broadcast : lease.ServerId);
+        if (!_socket.Send(request, rebinding ? IPAddress.Broadcast : lease.ServerId)) return null;
         var reply = _socket.Receive(xid, _mac, wait, cancel);
         if (reply?.Type == DhcpMessageType.Nak) throw new DhcpNakException(reply.Address(DhcpMessage.OptServerId) ?? IPAddress.Any);
         return reply is null ? null : DhcpLease.From(reply);

@@ -23,7 +23,20 @@ public sealed class DhcpSocket : IDisposable
         _socket.Bind(new IPEndPoint(IPAddress.Any, 68));
     }
 
-    public void Send(DhcpMessage message, IPAddress to) => _socket.SendTo(message.ToBytes(), new IPEndPoint(to, 67));
+    /// <summary>False when the kernel refused (link down, no route for a unicast renewal): the caller retries as for a lost answer.</summary>
+    public bool Send(DhcpMessage message, IPAddress to)
+    {
+        try
+        {
+            _socket.SendTo(message.ToBytes(), new IPEndPoint(to, 67));
+            return true;
+        }
+        catch (SocketException e)
+        {
+            ServiceLog.Warn($"sending to {to}:67: {e.Message}");
+            return false;
+        }
+    }
 
     /// <summary>The next server reply to transaction <paramref name="xid"/> for our hardware address, or null at the deadline.</summary>
     public DhcpMessage? Receive(uint xid, byte[] hardwareAddress, TimeSpan timeout, CancellationToken cancel)
@@ -39,6 +52,11 @@ public sealed class DhcpSocket : IDisposable
             int n;
             try { n = _socket.Receive(buffer); }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.TimedOut or SocketError.WouldBlock or SocketError.Interrupted) { continue; }
+            catch (SocketException)
+            {
+                // An ICMP error from an earlier unicast (ECONNREFUSED): not an answer, keep waiting.
+                continue;
+            }
             var m = DhcpMessage.TryParse(buffer.AsSpan(0, n));
             if (m is { Op: 2 } && m.TransactionId == xid && m.HardwareAddress.AsSpan().SequenceEqual(hardwareAddress)) return m;
         }

@@ -26,6 +26,10 @@ public abstract class LogSocket : IDisposable
         File.SetUnixFileMode(path, mode);
     }
 
+    /// <summary>The errors a blocked call gets when syslogd closes the socket to stop.</summary>
+    protected static bool IsClosing(SocketException e) =>
+        e.SocketErrorCode is SocketError.OperationAborted or SocketError.Shutdown or SocketError.NotSocket or SocketError.Interrupted;
+
     public void Dispose()
     {
         try { File.Delete(Path); } catch (IOException) { }
@@ -50,7 +54,13 @@ public sealed class DatagramLogSocket : LogSocket
         {
             int n;
             try { n = Socket.Receive(buffer); }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.Interrupted) { continue; }
+            catch (SocketException e) when (!IsClosing(e))
+            {
+                // Transient (ENOMEM, ENOBUFS): /dev/log must not go deaf because of one bad moment.
+                ServiceLog.Warn($"{Path}: {e.Message}");
+                Thread.Sleep(100);
+                continue;
+            }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
             if (n == 0) continue;
             deliver(SyslogParser.Parse(Encoding.UTF8.GetString(buffer, 0, n), DateTimeOffset.UtcNow));
@@ -79,7 +89,13 @@ public sealed class ServiceOutputSocket : LogSocket
         {
             Socket client;
             try { client = Socket.Accept(); }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.Interrupted) { continue; }
+            catch (SocketException e) when (!IsClosing(e))
+            {
+                // EMFILE and the like: wait rather than spin, then go on accepting.
+                ServiceLog.Warn($"{Path}: {e.Message}");
+                Thread.Sleep(100);
+                continue;
+            }
             catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
             if (Interlocked.Increment(ref _connections) > MaxConnections)
             {

@@ -55,6 +55,6 @@ public sealed record NtpStatus
             if (dir is not null) Files.MakeDirectories(dir);
             Files.WriteAtomically(path, ToJson());
         }
-        catch (IOException e) { ServiceLog.Warn($"cannot write {path}: {e.Message}"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { ServiceLog.Warn($"cannot write {path}: {e.Message}"); }
     }
 }

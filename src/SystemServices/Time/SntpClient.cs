@@ -15,13 +15,16 @@ public static class SntpClient
         catch (Exception e) when (e is SocketException or IndexOutOfRangeException) { return (null, $"cannot resolve {server.Host}: {e.Message}"); }
 
         using var socket = new Socket(endpoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        // Connected: the kernel drops datagrams from anyone but the server.
-        socket.Connect(endpoint);
         var t1 = DateTimeOffset.UtcNow;
         long started = Stopwatch.GetTimestamp();
         var sent = NtpTimestamp.From(t1);
-        try { socket.Send(NtpPacket.ClientRequest(sent).ToBytes()); }
-        catch (SocketException e) { return (null, $"send: {e.Message}"); }
+        try
+        {
+            // Connected: the kernel drops datagrams from anyone but the server. Fails with no route (early boot).
+            socket.Connect(endpoint);
+            socket.Send(NtpPacket.ClientRequest(sent).ToBytes());
+        }
+        catch (SocketException e) { return (null, e.Message); }
 
         var buffer = new byte[512];
         string problem = "no answer";
