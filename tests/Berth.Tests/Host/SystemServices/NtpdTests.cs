@@ -159,6 +159,21 @@ public sealed class NtpdTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Without_a_network_once_fails_fast_with_the_reason()
+    {
+        // A fresh network namespace has no route at all, as early boot before netconf: nothing is sent.
+        using var dir = new TempDir();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var ntpd = ServiceProcess.Command("unshare",
+            ["-n", ServiceProcess.BinaryPath("ntpd"), "--server", "192.0.2.1", "--once", "--dry-run", "--status", dir["status"]]);
+        Assert.Equal(1, ntpd.WaitForExit(Timeout));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"took {sw.Elapsed}");
+        var s = Status(dir["status"]);
+        Assert.False(s.GetProperty("synced").GetBoolean());
+        Assert.Contains("unreachable", s.GetProperty("problems").GetProperty("192.0.2.1:123").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void Kernel_clock_state_reads_back_through_adjtimex()
     {
         // Read-only adjtimex: checks the struct timex layout against values the kernel fixes.
