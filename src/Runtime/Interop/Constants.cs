@@ -28,7 +28,7 @@ public static class Consts
     // errno
     public const int EPERM = 1, ENOENT = 2, ESRCH = 3, EINTR = 4, EIO = 5, EBADF = 9, ECHILD = 10, EAGAIN = 11,
         EACCES = 13, EBUSY = 16, EEXIST = 17, ENODEV = 19, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
-        ENOSPC = 28, EPIPE = 32, ENOSYS = 38, ENOTEMPTY = 39, ENOEXEC = 8;
+        ENOSPC = 28, ENOSYS = 38, ENOTEMPTY = 39, ENOEXEC = 8;
 
     // posix_spawn flags (glibc)
     public const short POSIX_SPAWN_SETPGROUP = 0x02, POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08,
@@ -38,15 +38,9 @@ public static class Consts
     public const long SYS_pivot_root = 155, SYS_finit_module = 313;
 
     // clocks
-    public const int CLOCK_REALTIME = 0, CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
-
-    // adjtimex(2)
-    public const uint ADJ_OFFSET = 0x0001, ADJ_MAXERROR = 0x0004, ADJ_ESTERROR = 0x0008, ADJ_STATUS = 0x0010,
-        ADJ_OFFSET_SINGLESHOT = 0x8001;
-    public const int STA_UNSYNC = 0x0040, TIME_ERROR = 5;
+    public const int CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
 
     // sockets and interface ioctls
-    public const byte AF_NETLINK = 16;
     public const int AF_UNIX = 1, AF_INET = 2, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_CLOEXEC = 0x80000;
     public const ulong SIOCGIFFLAGS = 0x8913, SIOCSIFFLAGS = 0x8914;
     public const short IFF_UP = 0x1;
@@ -63,4 +57,13 @@ public static class Consts
 
     // fcntl
     public const int F_SETFD = 2, FD_CLOEXEC = 1;
+
+    // ---- system services (src/SystemServices): syslogd, ntpd, netconf ----
+    public const int EPIPE = 32;
+    public const int CLOCK_REALTIME = 0;
+    public const int AF_NETLINK = 16;
+    // adjtimex(2)
+    public const uint ADJ_OFFSET = 0x0001, ADJ_MAXERROR = 0x0004, ADJ_ESTERROR = 0x0008, ADJ_STATUS = 0x0010,
+        ADJ_OFFSET_SINGLESHOT = 0x8001;
+    public const int STA_UNSYNC = 0x0040, TIME_ERROR = 5;
 }
