@@ -85,7 +85,11 @@ public sealed class SyslogDaemon
         WriteUntilShutdown(file, forwarder, kernelPosition, shutdown);
 
         foreach (var s in sockets) s.Dispose();
-        forwarder?.Stop(TimeSpan.FromSeconds(2));
+        if (forwarder is not null)
+        {
+            forwarder.Stop(TimeSpan.FromSeconds(2));
+            ServiceLog.Info($"forwarded {forwarder.Sent} messages to {_options.Forward}, dropped {forwarder.Dropped}");
+        }
         return 0;
     }
 
