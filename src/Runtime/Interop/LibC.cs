@@ -332,5 +332,7 @@ internal static unsafe partial class LibC
         [FieldOffset(80)] public long TimeMicroseconds;
         [FieldOffset(88)] public long Tick;
     }
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
     // ==== end system services ====
 }

@@ -33,6 +33,7 @@ public sealed class AcpidDaemon
             {
                 ServiceLog.Warn($"no \"{PowerButtonFinder.DeviceName}\" input device yet (looked in {_options.SysfsInput} and {_options.ProcDevices}); looking again every {_options.Rescan.TotalSeconds:0.#}s");
                 reportedNone = true;
+                if (_options.Netlink) StartNetlink();
             }
             foreach (var device in devices)
             {
@@ -43,6 +44,39 @@ public sealed class AcpidDaemon
             if (shutdown.Token.WaitHandle.WaitOne(_options.Rescan)) break;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// The ACPI button driver also multicasts its events on generic netlink: the way in when there is
+    /// no input device for it. Both may report one press; the hold-off makes it one request.
+    /// </summary>
+    private void StartNetlink()
+    {
+        GenericNetlink netlink;
+        try { netlink = GenericNetlink.Subscribe(AcpiNetlinkEvent.Family, AcpiNetlinkEvent.Group); }
+        catch (IOException e)
+        {
+            ServiceLog.Warn($"no ACPI netlink events either: {e.Message}");
+            return;
+        }
+        ServiceLog.Info($"listening for ACPI netlink events ({AcpiNetlinkEvent.Family}/{AcpiNetlinkEvent.Group})");
+        new Thread(() =>
+        {
+            using (netlink)
+            {
+                var buffer = new byte[8192];
+                try
+                {
+                    while (true)
+                    {
+                        int n = netlink.Receive(buffer);
+                        foreach (var e in AcpiNetlinkEvent.Parse(buffer.AsSpan(0, n), netlink.FamilyId))
+                            if (e.IsPowerButton) RequestPoweroff($"ACPI {e.DeviceClass} {e.BusId}");
+                    }
+                }
+                catch (IOException e) { ServiceLog.Warn($"ACPI netlink events: {e.Message}"); }
+            }
+        }) { Name = "acpid-netlink", IsBackground = true }.Start();
     }
 
     private void Watch(string device)

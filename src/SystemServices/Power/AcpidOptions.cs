@@ -13,6 +13,8 @@ public sealed record AcpidOptions
     public int TargetPid { get; init; } = 1;
     public int Signal { get; init; } = SIGUSR2;
     public TimeSpan Rescan { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Fall back to ACPI netlink events while no input device is found.</summary>
+    public bool Netlink { get; init; } = true;
 
     public const string Usage = """
         usage: acpid [options]
@@ -24,6 +26,8 @@ public sealed record AcpidOptions
           --pid N              who to ask for the poweroff (default 1, PID 1)
           --signal SIG         how: SIGUSR2 (PID 1's poweroff, default), SIGPWR, SIGTERM, or a number
           --rescan DUR         look again for devices (absent, or gone) this often (default 5s)
+          --no-netlink         without an input device, do not fall back to ACPI netlink events
+                               (generic netlink family acpi_event, device class button/power)
 
         A press of KEY_POWER (EV_KEY 116, value 1) sends the signal; presses within 2 s of the last
         request are not sent again. SIGTERM/SIGINT: exit 0.
@@ -31,7 +35,7 @@ public sealed record AcpidOptions
 
     public static AcpidOptions FromArguments(IReadOnlyList<string> args)
     {
-        var a = ServiceArguments.Parse(args, ["device", "sysfs", "proc-devices", "dev-input", "pid", "signal", "rescan"], []);
+        var a = ServiceArguments.Parse(args, ["device", "sysfs", "proc-devices", "dev-input", "pid", "signal", "rescan"], ["no-netlink"]);
         var d = new AcpidOptions();
         var o = new AcpidOptions
         {
@@ -42,6 +46,7 @@ public sealed record AcpidOptions
             TargetPid = a.Int("pid", d.TargetPid, 1),
             Signal = a.Value("signal") is { } s ? ParseSignal(s) : d.Signal,
             Rescan = a.Duration("rescan", d.Rescan),
+            Netlink = !a.Flag("no-netlink"),
         };
         if (o.Rescan <= TimeSpan.Zero) throw new UsageException("--rescan must be positive");
         return o;

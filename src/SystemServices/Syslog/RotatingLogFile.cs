@@ -34,9 +34,12 @@ public sealed class RotatingLogFile : IDisposable
     /// <summary>Bytes written since the last <see cref="Sync"/>.</summary>
     public bool Dirty { get; private set; }
 
+    /// <summary>Whether appending this many bytes now would take the file past its limit (and so rotate it first).</summary>
+    public bool WouldOverflow(long bytes) => _maxSize > 0 && _size > 0 && _size + bytes > _maxSize;
+
     public void Append(ReadOnlySpan<byte> data)
     {
-        if (_maxSize > 0 && _size > 0 && _size + data.Length > _maxSize) Rotate();
+        if (WouldOverflow(data.Length)) Rotate();
         _fd.WriteAll(data);
         _size += data.Length;
         Dirty = true;

@@ -121,7 +121,10 @@ public sealed class SyslogDaemon
             buffer.SetLength(0);
             foreach (var m in batch)
             {
-                buffer.Write(Encoding.UTF8.GetBytes(LogLineFormatter.Format(m, _options.Hostname)));
+                byte[] line = Encoding.UTF8.GetBytes(LogLineFormatter.Format(m, _options.Hostname));
+                // Rotation happens between writes: write what fits before the line that would not.
+                if (buffer.Length > 0 && file.WouldOverflow(buffer.Length + line.Length)) failing = Write(file, buffer, failing);
+                buffer.Write(line);
                 if (m.KernelSequence is { } seq) kernelSequence = seq;
                 urgent |= m.Severity <= Severities.Critical;
                 forwarder?.Offer(m);

@@ -109,7 +109,7 @@ public sealed class AcpidTests(ITestOutputHelper output)
         using var acpid = new ServiceProcess("acpid",
         [
             "--sysfs", dir["sys"], "--proc-devices", dir["none"], "--dev-input", dir["dev"], "--rescan", "200ms",
-            "--pid", target.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--signal", "SIGTERM",
+            "--pid", target.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "--signal", "SIGTERM", "--no-netlink",
         ]);
         Assert.True(HostRun.Until(() => acpid.Stderr.Contains("no \"Power Button\"", StringComparison.Ordinal), Timeout), acpid.Stderr);
 
@@ -146,5 +146,22 @@ public sealed class AcpidTests(ITestOutputHelper output)
             """);
         var finder = new PowerButtonFinder(dir["no-sysfs"], dir["devices"], "/dev/input");
         Assert.Equal(["/dev/input/event0", "/dev/input/event2"], finder.Find());
+    }
+}
+
+public sealed class GenericNetlinkTests
+{
+    [Fact]
+    public void The_controller_resolves_its_own_family_and_group()
+    {
+        using var ctrl = Berth.Runtime.Linux.GenericNetlink.Subscribe("nlctrl", "notify");
+        Assert.Equal(0x10, ctrl.FamilyId); // GENL_ID_CTRL, fixed in the kernel
+    }
+
+    [Fact]
+    public void An_unknown_family_is_enoent()
+    {
+        var e = Assert.Throws<Berth.Runtime.Linux.SyscallException>(() => Berth.Runtime.Linux.GenericNetlink.Subscribe("berthnofamily", "x"));
+        Assert.Equal(Berth.Runtime.Interop.Consts.ENOENT, e.Errno);
     }
 }

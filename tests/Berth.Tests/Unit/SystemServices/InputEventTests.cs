@@ -93,3 +93,37 @@ public class ServiceArgumentsTests
     [InlineData("1h", 3600.0)]
     public void Durations(string s, double seconds) => Assert.Equal(TimeSpan.FromSeconds(seconds), ServiceArguments.ParseDuration(s));
 }
+
+public class AcpiNetlinkEventTests
+{
+    private static byte[] Datagram(ushort familyId, string deviceClass, string busId, uint type, uint data)
+    {
+        var ev = new byte[44];
+        System.Text.Encoding.ASCII.GetBytes(deviceClass).CopyTo(ev, 0);
+        System.Text.Encoding.ASCII.GetBytes(busId).CopyTo(ev, 20);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(ev.AsSpan(36), type);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(ev.AsSpan(40), data);
+        var msg = new byte[16 + 4 + 4 + 44];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(msg, (uint)msg.Length);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(msg.AsSpan(4), familyId);
+        msg[16] = 1; // ACPI_GENL_CMD_EVENT
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(msg.AsSpan(20), 48);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(msg.AsSpan(22), 1); // ACPI_GENL_ATTR_EVENT
+        ev.CopyTo(msg, 24);
+        return msg;
+    }
+
+    [Fact]
+    public void Power_button_event_from_the_acpi_family()
+    {
+        byte[] two = [.. Datagram(0x17, "button/power", "LNXPWRBN:00", 0x80, 1), .. Datagram(0x17, "ac_adapter", "ACPI0003:00", 0x80, 0)];
+        var events = AcpiNetlinkEvent.Parse(two, 0x17);
+        Assert.Equal([new AcpiNetlinkEvent("button/power", "LNXPWRBN:00", 0x80, 1), new AcpiNetlinkEvent("ac_adapter", "ACPI0003:00", 0x80, 0)], events);
+        Assert.True(events[0].IsPowerButton);
+        Assert.False(events[1].IsPowerButton);
+    }
+
+    [Fact]
+    public void Messages_of_other_families_are_ignored() =>
+        Assert.Empty(AcpiNetlinkEvent.Parse(Datagram(0x18, "button/power", "PNP0C0C:00", 0x80, 1), 0x17));
+}
