@@ -143,6 +143,24 @@ public sealed class SyslogdTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Sighup_reopens_the_log_after_it_was_moved_away()
+    {
+        using var dir = new TempDir();
+        using var syslogd = new ServiceProcess("syslogd", ["--socket", dir["log"], "--kmsg", "none", "--out", dir["messages"]]);
+        Assert.True(HostRun.Until(() => File.Exists(dir["log"]), Timeout), syslogd.Stderr);
+        SendDatagram(dir["log"], "<13>app: before the move");
+        Assert.True(HostRun.Until(() => ReadLog(dir["messages"]).Contains("before the move", StringComparison.Ordinal), Timeout));
+        File.Move(dir["messages"], dir["messages.old"]);
+        syslogd.Signal(Consts.SIGHUP);
+        Thread.Sleep(200);
+        SendDatagram(dir["log"], "<13>app: after the move");
+        Assert.True(HostRun.Until(() => ReadLog(dir["messages"]).Contains("after the move", StringComparison.Ordinal), Timeout), syslogd.Stderr);
+        Assert.DoesNotContain("after the move", ReadLog(dir["messages.old"]), StringComparison.Ordinal);
+        syslogd.Signal(Consts.SIGTERM);
+        Assert.Equal(0, syslogd.WaitForExit(Timeout));
+    }
+
+    [Fact]
     public void Stdin_lines_are_logged_under_the_given_name()
     {
         using var dir = new TempDir();
