@@ -152,7 +152,7 @@ public sealed class SyslogdTests(ITestOutputHelper output)
         Assert.True(HostRun.Until(() => ReadLog(dir["messages"]).Contains("before the move", StringComparison.Ordinal), Timeout));
         File.Move(dir["messages"], dir["messages.old"]);
         syslogd.Signal(Consts.SIGHUP);
-        Thread.Sleep(200);
+        Assert.True(HostRun.Until(() => File.Exists(dir["messages"]), Timeout), "SIGHUP reopens (creates) the log by name");
         SendDatagram(dir["log"], "<13>app: after the move");
         Assert.True(HostRun.Until(() => ReadLog(dir["messages"]).Contains("after the move", StringComparison.Ordinal), Timeout), syslogd.Stderr);
         Assert.DoesNotContain("after the move", ReadLog(dir["messages.old"]), StringComparison.Ordinal);
