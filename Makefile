@@ -30,7 +30,7 @@ IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub
 
 DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static squashfs-tools e2fsprogs \
                 dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
-                crun runc umoci skopeo time
+                crun runc umoci skopeo time dnsmasq-base
 
 .PHONY: all deps check-dotnet build image run bench test clean
 

@@ -13,6 +13,10 @@ public static class MultiCall
         ["init"] = InitEntry.Run,
         ["berth-runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
         ["runtime"] = Berth.Runtime.Cli.RuntimeCli.Run,
+        ["syslogd"] = Berth.SystemServices.Syslog.SyslogdEntry.Run,
+        ["ntpd"] = Berth.SystemServices.Time.NtpdEntry.Run,
+        ["acpid"] = Berth.SystemServices.Power.AcpidEntry.Run,
+        ["netconf"] = Berth.SystemServices.Network.NetconfEntry.Run,
     };
 
     public static int Run(string[] args)

@@ -57,4 +57,13 @@ public static class Consts
 
     // fcntl
     public const int F_SETFD = 2, FD_CLOEXEC = 1;
+
+    // ---- system services (src/SystemServices): syslogd, ntpd, netconf ----
+    public const int EPIPE = 32;
+    public const int CLOCK_REALTIME = 0;
+    public const int AF_NETLINK = 16;
+    // adjtimex(2)
+    public const uint ADJ_OFFSET = 0x0001, ADJ_MAXERROR = 0x0004, ADJ_ESTERROR = 0x0008, ADJ_STATUS = 0x0010,
+        ADJ_OFFSET_SINGLESHOT = 0x8001;
+    public const int STA_UNSYNC = 0x0040, TIME_ERROR = 5;
 }

@@ -303,4 +303,36 @@ internal static unsafe partial class LibC
     internal static partial long SyscallSeccomp(long number, nint operation, nint flags, void* args);
     // (prctl for PR_CAPBSET_DROP, PR_CAP_AMBIENT, PR_SET_KEEPCAPS and PR_SET_NO_NEW_PRIVS is Prctl above.)
     // ==== end security ====
+
+    // ==== system services (src/SystemServices): clocks for ntpd, fdatasync for syslogd ====
+    // Typed wrappers live in src/Runtime/Linux/KernelClock.cs and FileDescriptor.DataSync.
+    [LibraryImport(Lib, EntryPoint = "clock_settime", SetLastError = true)]
+    internal static partial int ClockSetTime(int clockId, TimeSpec* ts);
+
+    [LibraryImport(Lib, EntryPoint = "adjtimex", SetLastError = true)]
+    internal static partial int Adjtimex(Timex* buf);
+
+    [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
+    internal static partial int FDataSync(int fd);
+
+    /// <summary>struct timex as laid out by glibc on x86_64 (208 bytes).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = 208)]
+    internal struct Timex
+    {
+        [FieldOffset(0)] public uint Modes;
+        [FieldOffset(8)] public long Offset;
+        [FieldOffset(16)] public long Freq;
+        [FieldOffset(24)] public long MaxError;
+        [FieldOffset(32)] public long EstError;
+        [FieldOffset(40)] public int Status;
+        [FieldOffset(48)] public long Constant;
+        [FieldOffset(56)] public long Precision;
+        [FieldOffset(64)] public long Tolerance;
+        [FieldOffset(72)] public long TimeSeconds;
+        [FieldOffset(80)] public long TimeMicroseconds;
+        [FieldOffset(88)] public long Tick;
+    }
+    [LibraryImport(Lib, EntryPoint = "setsockopt", SetLastError = true)]
+    internal static partial int SetSockOpt(int fd, int level, int name, void* value, uint length);
+    // ==== end system services ====
 }

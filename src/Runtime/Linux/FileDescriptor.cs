@@ -88,6 +88,9 @@ public sealed class FileDescriptor : SafeHandleMinusOneIsInvalid
 
     public void FSync() => SyscallException.Check(LibC.FSync(Fd), "fsync", Path);
 
+    /// <summary>fdatasync: the data and what is needed to read it back (size), not the timestamps.</summary>
+    public void DataSync() => SyscallException.Check(LibC.FDataSync(Fd), "fdatasync", Path);
+
     public long Seek(long offset, int whence) => SyscallException.Check(LibC.LSeek(Fd, offset, whence), "lseek", Path);
 
     protected override bool ReleaseHandle() => LibC.Close((int)handle) == 0;
