@@ -22,9 +22,11 @@ public static class MultiCall
     public static int Run(string[] args)
     {
         string name = Path.GetFileName(Environment.GetCommandLineArgs()[0]);
-        // The kernel runs /init and /sbin/init; PID 1 is init whatever its name.
+        // A system service is PID 1 of its own container's pid namespace: a service's name wins.
+        if (name != "init" && EntryPoints.TryGetValue(name, out var entry)) return entry(args);
+        // The kernel runs /init and /sbin/init; PID 1 is init whatever else its name.
         if (Environment.ProcessId == 1) return InitEntry.Run(args);
-        if (EntryPoints.TryGetValue(name, out var entry)) return entry(args);
+        if (EntryPoints.TryGetValue(name, out entry)) return entry(args);
         if (args.Length > 0 && EntryPoints.TryGetValue(args[0], out entry)) return entry(args[1..]);
         return Cli(args);
     }

@@ -314,11 +314,14 @@ public sealed class ServiceSupervisor
     public IReadOnlyList<string> WaitUntilSettled(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
+        List<Service> boot;
+        // The services there are now: one added later (the test agent, after coldplug) does not hold up the boot.
+        lock (_gate) boot = _services.ToList();
         lock (_gate)
         {
             while (true)
             {
-                var pending = _services.Where(s => !Settled(s)).Select(s => s.Definition.Name).ToList();
+                var pending = boot.Where(s => !Settled(s)).Select(s => s.Definition.Name).ToList();
                 var left = deadline - DateTime.UtcNow;
                 if (pending.Count == 0 || left <= TimeSpan.Zero) return pending;
                 Monitor.Wait(_gate, left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1));

@@ -113,6 +113,12 @@ public sealed class Stage2Boot
 
     private void StartServices()
     {
+        try { _supervisor.StartAll(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn)); }
+        catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
+        {
+            BootLog.Error($"system services: {e.Message}");
+        }
+
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
         else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))

@@ -59,10 +59,15 @@ public sealed record ServiceBundle
             : new MountSpec { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] });
         mounts.Add(new MountSpec { Destination = "/sys", Type = "bind", Source = "/sys", Options = ["rbind", Privileged ? "rw" : "ro"] });
         if (!Privileged)
+        {
+            // A daemon's own /tmp, /run and /var, with only the host paths it needs bound into them.
             mounts.Add(new MountSpec { Destination = "/tmp", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "nodev", "mode=1777", "size=16m"] });
+            mounts.Add(new MountSpec { Destination = "/run", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "nodev", "mode=755", "size=4m"] });
+            mounts.Add(new MountSpec { Destination = "/var", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "nodev", "mode=755", "size=4m"] });
+        }
         var binds = Privileged
             ? MountPoints.Except(["dev", "proc", "sys"]).Select(d => new Bind("/" + d, "/" + d, Writable: true))
-            : SystemBinds.Concat(Binds);
+            : SystemBinds.Concat(Binds.OrderBy(b => b.Destination.Count(c => c == '/')));
         foreach (var b in binds)
             mounts.Add(new MountSpec { Destination = b.Destination, Type = "bind", Source = b.Source, Options = ["rbind", b.Writable ? "rw" : "ro"] });
         var namespaces = new List<NamespaceSpec> { new(NamespaceKind.Mount) };

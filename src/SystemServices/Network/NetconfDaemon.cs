@@ -20,7 +20,22 @@ public sealed class NetconfDaemon
 
     public int Run(ServiceShutdown shutdown)
     {
+        // At boot the network driver loads after the services start (coldplug runs off the boot
+        // path): wait for the interface rather than fail into the supervisor's crash-loop hold-off.
         string? iface = _options.Interface ?? EthernetInterfaces.First();
+        var waited = Stopwatch.StartNew();
+        bool said = false;
+        while (iface is null || !Directory.Exists($"/sys/class/net/{iface}"))
+        {
+            if (_options.Once && waited.Elapsed > _options.Timeout) break;
+            if (!said && waited.Elapsed > TimeSpan.FromSeconds(2))
+            {
+                ServiceLog.Info(iface is null ? "waiting for an ethernet interface" : $"waiting for {iface}");
+                said = true;
+            }
+            if (shutdown.Token.WaitHandle.WaitOne(200)) return 0;
+            iface = _options.Interface ?? EthernetInterfaces.First();
+        }
         if (iface is null)
         {
             ServiceLog.Error("no ethernet interface");
