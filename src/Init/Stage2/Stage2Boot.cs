@@ -83,6 +83,7 @@ public sealed class Stage2Boot
         double readyMs = BootTimeline.NowMs;
         _timeline.Record("ready", readyMs, 0);
         ReportReady(readyMs);
+        _timeline.Step("console", StartConsole);
 
         switch (_cmdline.Get("berth.on_ready"))
         {
@@ -119,6 +120,22 @@ public sealed class Stage2Boot
             BootLog.Error($"system services: {e.Message}");
         }
 
+        // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
+        // boot path; the agent port, when the host attached one, follows them.
+        new Thread(() =>
+        {
+            ColdplugRemainingDevices();
+            if (AgentPort.VirtioSerialPresent() && AgentPort.WaitFor(TimeSpan.FromSeconds(10)) is { } device)
+                _supervisor.Start(AgentPort.Service(device));
+        }) { IsBackground = true, Name = "coldplug" }.Start();
+    }
+
+    /// <summary>
+    /// The login console comes last, after the ready line: its prompt then means the machine is
+    /// ready, and getty's output cannot run into the ready line on the serial console.
+    /// </summary>
+    private void StartConsole()
+    {
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
         else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))
@@ -131,14 +148,6 @@ public sealed class Stage2Boot
             _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
         }
 
-        // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
-        // boot path; the agent port, when the host attached one, follows them.
-        new Thread(() =>
-        {
-            ColdplugRemainingDevices();
-            if (AgentPort.VirtioSerialPresent() && AgentPort.WaitFor(TimeSpan.FromSeconds(10)) is { } device)
-                _supervisor.Start(AgentPort.Service(device));
-        }) { IsBackground = true, Name = "coldplug" }.Start();
     }
 
     private void ColdplugRemainingDevices()

@@ -102,13 +102,74 @@ public sealed class ServiceTests(SharedGuest shared)
     {
         _ = shared.Ready;
         var timeline = JsonDocument.Parse(Guest.Check("cat /run/berth/boot-timeline.json")).RootElement;
-        var console = timeline.GetProperty("service_starts").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "console");
-        double start = console.GetProperty("start_ms").GetDouble(), ready = console.GetProperty("ready_ms").GetDouble();
-        Assert.True(start > 0 && ready >= start, console.ToString());
-        // The ready line waits for the services: it comes after the console was running.
+        var syslogd = timeline.GetProperty("service_starts").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "syslogd");
+        double start = syslogd.GetProperty("start_ms").GetDouble(), ready = syslogd.GetProperty("ready_ms").GetDouble();
+        Assert.True(start > 0 && ready >= start, syslogd.ToString());
+        // The ready line waits for the services: it comes after syslogd was healthy.
         Assert.True(timeline.GetProperty("ready_uptime_ms").GetDouble() >= ready);
         var text = Guest.Check("berth boot timeline");
         Assert.Contains("services-settled", text);
         Assert.Matches(@"critical chain: ready @\d+\.\dms <- \w+ @", text);
+    }
+
+    [Fact]
+    public void Every_system_service_runs_in_a_container_and_the_boot_waited_for_them()
+    {
+        _ = shared.Ready;
+        foreach (var name in new[] { "syslogd", "netconf", "ntpd", "acpid", "console" })
+        {
+            var s = WaitFor(name, x => x.GetProperty("state").GetString() == "running");
+            Assert.Equal("container", s.GetProperty("kind").GetString());
+            int pid = s.GetProperty("pid").GetInt32();
+            Assert.NotEqual(Guest.Check("readlink /proc/1/ns/mnt").Trim(), Guest.Check($"readlink /proc/{pid}/ns/mnt").Trim());
+        }
+        Assert.Equal("healthy", Service("syslogd").GetProperty("health").GetString());
+        // syslogd has a pid namespace of its own; netconf only the capabilities it needs.
+        int syslogd = Service("syslogd").GetProperty("pid").GetInt32();
+        Assert.NotEqual(Guest.Check("readlink /proc/1/ns/pid").Trim(), Guest.Check($"readlink /proc/{syslogd}/ns/pid").Trim());
+        int netconf = Service("netconf").GetProperty("pid").GetInt32();
+        Assert.Equal("0000000000003400", Guest.Check($"grep CapEff /proc/{netconf}/status").Split('\t')[1].Trim()); // NET_BIND_SERVICE, NET_ADMIN, NET_RAW
+        var ready = shared.Ready;
+        Assert.True(ready.Services >= 4, ready.Line); // the four daemons (the console and the agent come after ready)
+    }
+
+    [Fact]
+    public void Dhcp_gets_qemus_address()
+    {
+        _ = shared.Ready;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!Guest.Check("ip -4 addr show eth0").Contains("inet 10.0.2.15/24"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, Guest.Check("ip addr; cat /var/log/berth/netconf.log"));
+            Guest.Check("sleep 0.5");
+        }
+        Assert.Contains("10.0.2.15", Guest.Check("cat /run/berth/netconf.status"));
+    }
+
+    [Fact]
+    public void A_message_sent_to_dev_log_from_a_container_lands_in_var_log_messages()
+    {
+        _ = shared.Ready;
+        WaitFor("syslogd", s => s.GetProperty("health").GetString() == "healthy");
+        string dir = "/tmp/logbundle";
+        string marker = $"marker-{Guid.NewGuid():N}"[..20];
+        Guest.Check($"rm -rf {dir}; mkdir -p {dir}/rootfs/bin && cp /bin/busybox {dir}/rootfs/bin/ && ln -s busybox {dir}/rootfs/bin/logger");
+        var spec = Berth.Runtime.Oci.DefaultSpec.Create();
+        spec = spec with
+        {
+            Process = spec.Process! with { Terminal = false, Args = ["/bin/logger", "-t", "from-container", marker] },
+            // /dev/log bound in from the host, after the container's own /dev, as a service that logs gets it.
+            Mounts = [.. spec.Mounts, new Berth.Runtime.Oci.MountSpec { Destination = "/dev/log", Type = "bind", Source = "/dev/log", Options = ["bind"] }],
+        };
+        Guest.Check($"cat > {dir}/config.json <<'CONFIG_END'\n{Berth.Runtime.Oci.SpecWriter.ToJson(spec)}\nCONFIG_END");
+        var run = Guest.Run($"cd {dir} && berth-runtime run logtest");
+        Assert.True(run.ExitCode == 0, run.Output + Guest.Check($"cat {dir}/config.json"));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Guest.Check("cat /var/log/messages").Contains(marker))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the message never reached /var/log/messages");
+            Guest.Check("sleep 0.2");
+        }
+        Assert.Matches($@"user\.notice from-container(\[\d+\])?: {marker}", Guest.Check($"grep {marker} /var/log/messages"));
     }
 }
