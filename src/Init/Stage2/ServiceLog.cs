@@ -17,6 +17,29 @@ public sealed class ServiceLog
     private readonly object _gate = new();
     private FileStream? _file;
 
+    private static readonly List<ServiceLog> Open = [];
+    private static bool _closed;
+
+    /// <summary>
+    /// At shutdown, before STATE is unmounted: every log file closed, and no more opened. An open
+    /// file for writing would keep /var/log busy and leave the journal to be replayed at next boot.
+    /// </summary>
+    public static void CloseAll()
+    {
+        List<ServiceLog> logs;
+        lock (Open)
+        {
+            _closed = true;
+            logs = [.. Open];
+        }
+        foreach (var log in logs)
+            lock (log._gate)
+            {
+                log._file?.Dispose();
+                log._file = null;
+            }
+    }
+
     public ServiceLog(string name, long maxBytes = 1 << 20, int keep = 2, string directory = Directory)
     {
         Name = name;
@@ -74,6 +97,11 @@ public sealed class ServiceLog
             {
                 if (_file is null)
                 {
+                    lock (Open)
+                    {
+                        if (_closed) return;
+                        if (!Open.Contains(this)) Open.Add(this);
+                    }
                     System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
                     _file = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
                 }

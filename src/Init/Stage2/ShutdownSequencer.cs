@@ -29,6 +29,7 @@ public sealed class ShutdownSequencer(ServiceSupervisor supervisor, TimeSpan gra
                 ChildReaper.WaitForNoUserProcesses(TimeSpan.FromSeconds(3));
             }
         });
+        Step("close service logs", ServiceLog.CloseAll);
         Step("sync", SystemControl.Sync);
         Step("unmount", UnmountAll);
         SystemControl.Sync();
