@@ -93,6 +93,8 @@ public static class ConfigSourceReader
     {
         if (root is null or ConfigScalar { IsNull: true }) return new ConfigSource(name, kind, ConfigMapping.Empty(new(name, 1, 1)), []);
         var found = SchemaValidator.Validate(root, CloudConfigSchema.Root);
+        if (found.All(d => d.Severity != Severity.Error))
+            found.AddRange(ModelBinder.Bind((ConfigMapping)root, standalone: true).Diagnostics);
         var valid = found.All(d => d.Severity != Severity.Error);
         return new ConfigSource(name, kind, valid ? (ConfigMapping)root : null, found);
     }

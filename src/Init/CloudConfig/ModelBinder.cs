@@ -11,12 +11,19 @@ public sealed class ModelBinder
     public const int MaxServices = 500;
 
     private readonly List<ConfigDiagnostic> _found = new();
+    private readonly bool _standalone;
+
+    private ModelBinder(bool standalone) => _standalone = standalone;
 
     public IReadOnlyList<ConfigDiagnostic> Diagnostics => _found;
 
-    public static (CloudConfigModel Model, IReadOnlyList<ConfigDiagnostic> Diagnostics) Bind(ConfigMapping? root)
+    /// <summary>
+    /// <paramref name="standalone"/>: one source on its own, which may rely on others (a service's
+    /// image from os-config.yml, a dependency declared elsewhere), so only what is wrong in itself counts.
+    /// </summary>
+    public static (CloudConfigModel Model, IReadOnlyList<ConfigDiagnostic> Diagnostics) Bind(ConfigMapping? root, bool standalone = false)
     {
-        var binder = new ModelBinder();
+        var binder = new ModelBinder(standalone);
         var model = binder.BindRoot(root ?? ConfigMapping.Empty(new("(defaults)", 1, 1)));
         return (model, binder.Diagnostics);
     }
@@ -168,7 +175,7 @@ public sealed class ModelBinder
             Error(services.Entries[MaxServices].Key.Position, $"berth.services: more than {MaxServices} services; the rest are ignored");
         foreach (var (name, value) in Entries(services).Take(MaxServices))
             if (BindService(name, value as ConfigMapping ?? ConfigMapping.Empty(name.Position)) is { } s) bound.Add(s);
-        return ServiceGraph.Check(bound, _found);
+        return _standalone ? bound : ServiceGraph.Check(bound, _found);
     }
 
     private ServiceDefinition? BindService(ConfigScalar name, ConfigMapping m)
@@ -177,7 +184,7 @@ public sealed class ModelBinder
         int errors = _found.Count(d => d.Severity == Severity.Error);
         string? image = Str(m, "image"), bundle = Str(m, "bundle");
         bool enabled = Bool(m, "enabled") ?? true;
-        if (enabled && image is null && bundle is null) Error(name.Position, $"{path}: needs \"image\" or \"bundle\"");
+        if (!_standalone && enabled && image is null && bundle is null) Error(name.Position, $"{path}: needs \"image\" or \"bundle\"");
         if (image is not null && bundle is not null) Error(m.Get("bundle")!.Position, $"{path}: has both \"image\" and \"bundle\"; give one");
 
         var volumes = new List<VolumeMount>();

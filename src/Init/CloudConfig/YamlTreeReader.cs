@@ -155,7 +155,8 @@ public static partial class YamlTreeReader
         var pos = Pos(file, e.Start);
         // YamlDotNet reports a tab in indentation as some token it cannot start; name the tab.
         var lines = text.Split('\n');
-        for (int i = 0; i < Math.Min(pos.Line, lines.Length); i++)
+        int searchTo = e.Message.Contains("tab", StringComparison.OrdinalIgnoreCase) ? lines.Length : Math.Min(pos.Line, lines.Length);
+        for (int i = 0; i < searchTo; i++)
         {
             var line = lines[i];
             int indent = 0;
