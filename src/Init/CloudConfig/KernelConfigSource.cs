@@ -53,7 +53,7 @@ public static class KernelConfigSource
         bool wantsList = expected is ListType || (expected is EitherType e && e.Options.Any(o => o is ListType) && !e.Options.Any(o => o is ScalarType));
         if (wantsList && parsed is ConfigScalar { IsNull: false } s)
             return new ConfigSequence(s.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(v => (ConfigNode)new ConfigScalar(v, plain: false, pos)).ToList(), pos);
+                .Select(v => (ConfigNode)new ConfigScalar(v, plain: true, pos)).ToList(), pos);
         return parsed;
     }
 
