@@ -192,7 +192,8 @@ if [ -n "$CLOUD_CONFIG" ]; then
   seed_meta=$(mktemp "${TMPDIR:-/tmp}/berth-meta.XXXXXX")
   printf 'instance-id: %s\n' "$INSTANCE_ID" > "$seed_meta"
   rm -f "$SEED_IMAGE"
-  mkfs.vfat -C -n cidata -i 0c1dda7a "$SEED_IMAGE" 2048 >/dev/null
+  # (mkfs.fat warns that lowercase labels "might not work"; cloud-localds uses lowercase too)
+  mkfs.vfat -C -n cidata -i 0c1dda7a "$SEED_IMAGE" 2048 >/dev/null 2>&1
   MTOOLS_SKIP_CHECK=1 mcopy -i "$SEED_IMAGE" "$CLOUD_CONFIG" ::user-data
   MTOOLS_SKIP_CHECK=1 mcopy -i "$SEED_IMAGE" "$seed_meta" ::meta-data
   rm -f "$seed_meta"

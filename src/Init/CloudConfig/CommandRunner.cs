@@ -16,6 +16,16 @@ public sealed class CommandRunner(ChildReaper reaper, ApplyReport report, IReadO
             Run($"{what}[{i}]", commands[i].Argv, commands[i].Position);
     }
 
+    /// <summary>posix_spawn does not search PATH; cloud-init's [sh, -c, ...] form expects it to.</summary>
+    private string Resolve(string command)
+    {
+        if (command.Contains('/')) return command;
+        string path = environment.TryGetValue("PATH", out var p) ? p : "/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var dir in path.Split(':', StringSplitOptions.RemoveEmptyEntries))
+            if (File.Exists(Path.Combine(dir, command))) return Path.Combine(dir, command);
+        return command;
+    }
+
     public ExitStatus? Run(string what, IReadOnlyList<string> argv, SourcePosition position)
     {
         var done = new ManualResetEventSlim();
@@ -24,7 +34,7 @@ public sealed class CommandRunner(ChildReaper reaper, ApplyReport report, IReadO
         {
             reaper.Spawn(new SpawnSpec
             {
-                Executable = argv[0],
+                Executable = Resolve(argv[0]),
                 Arguments = argv.Skip(1).ToList(),
                 Environment = environment,
                 StdioPath = File.Exists(stdio) ? stdio : null,
