@@ -10,7 +10,7 @@ namespace Berth.Init.CloudConfig;
 /// and a #! user-data once per instance-id. Never throws: a failure is logged and the boot goes on
 /// with what could be applied. <see cref="Services"/> is what the supervisor starts.
 /// </summary>
-public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = null, string etc = "/etc")
+public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = null, string etc = "/etc", BootTimeline? timeline = null)
 {
     /// <summary>The instance when there is no seed: runcmd from the local files runs once per machine.</summary>
     public const string LocalInstance = "local";
@@ -28,25 +28,32 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
     /// <summary>True when this instance-id was not seen at the previous boot (a new machine, or a new seed).</summary>
     public bool FirstBootOfInstance { get; private set; } = true;
 
-    private string InstanceFile => Path.Combine(_paths.StateDirectory, "instance-id");
+    /// <summary>The instance whose write_files appends were done (they happen once per instance).</summary>
+    private string AppendsFile => Path.Combine(_paths.StateDirectory, "appends-instance-id");
     private string RunOnceFile => Path.Combine(_paths.StateDirectory, "runcmd-instance-id");
 
     /// <summary>Reads /proc/cmdline itself when <paramref name="cmdlineText"/> is null (its columns are then exact).</summary>
     public void Load(string? cmdlineText)
     {
-        Guard("seed", () =>
+        Guard("seed", () => Timed("cloud-config-seed", () =>
         {
             if (NoCloudSeed.CopyTo(_paths.SeedDirectory, BootLog.Warn) is { } device)
                 BootLog.Info($"cloud-config: NoCloud seed on {device}");
-        });
-        Guard("load", () =>
+        }));
+        Guard("load", () => Timed("cloud-config-load", () =>
         {
             Config = CloudConfigLoader.Load(_paths, cmdlineText);
             foreach (var line in Config.ReportLines()) BootLog.Notice("cloud-config: " + line);
             BootLog.Info($"cloud-config: {CloudConfigLoader.DescribeSources(Config)}; instance {InstanceId}");
-            string? previous = File.Exists(InstanceFile) ? File.ReadAllText(InstanceFile).Trim() : null;
+            string? previous = File.Exists(AppendsFile) ? File.ReadAllText(AppendsFile).Trim() : null;
             FirstBootOfInstance = previous != InstanceId;
-        });
+        }));
+    }
+
+    private void Timed(string step, Action action)
+    {
+        if (timeline is null) action();
+        else timeline.Step(step, action);
     }
 
     /// <summary>Before services: sysctl, accounts and keys, write_files.</summary>
@@ -54,11 +61,12 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
     {
         var model = Config.Model;
         if (model.Sysctl.Count > 0) Guard("sysctl", () => SysctlApplier.Apply(model.Sysctl, _report));
+        if (model.Users.Count == 0 && model.SshAuthorizedKeys.Count == 0 && model.WriteFiles.Count == 0) return;
         var accounts = AccountDatabase.Read(etc);
         if (model.Users.Count > 0 || model.SshAuthorizedKeys.Count > 0) Guard("users", () => ApplyAccounts(model, accounts));
         if (model.WriteFiles.Count > 0)
             Guard("write_files", () => new WriteFilesApplier(_report).Apply(model.WriteFiles, FirstBootOfInstance, accounts));
-        if (FirstBootOfInstance) Guard("instance-id", () => WriteState(InstanceFile, InstanceId));
+        if (FirstBootOfInstance && model.WriteFiles.Any(f => f.Append)) Guard("instance-id", () => WriteState(AppendsFile, InstanceId));
     }
 
     public void RunBootCmd()

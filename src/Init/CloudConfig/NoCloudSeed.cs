@@ -17,16 +17,31 @@ public static class NoCloudSeed
     public const string Label = "cidata";
     private const string MountPoint = "/run/berth/seed-mount";
 
+    /// <summary>Berth's own GPT partitions: never the seed, so not worth a read at boot.</summary>
+    private static readonly HashSet<string> OwnPartitions = ["bios", "esp", "berth-a", "berth-b", "berth-state"];
+
     public static (string Device, FilesystemInfo Filesystem)? Find(string sysClassBlock = "/sys/class/block")
     {
         foreach (var device in new PartitionFinder(sysClassBlock).Scan())
         {
             if (device.SizeBytes == 0 || device.Name.StartsWith("loop", StringComparison.Ordinal)
-                || device.Name.StartsWith("ram", StringComparison.Ordinal)) continue;
+                || device.Name.StartsWith("ram", StringComparison.Ordinal)
+                || (device.PartitionLabel is { } label && OwnPartitions.Contains(label))
+                || IsPartitioned(sysClassBlock, device.Name)) continue;
             if (FilesystemProbe.Probe(device.DevicePath) is { } fs && string.Equals(fs.Label, Label, StringComparison.OrdinalIgnoreCase))
                 return (device.DevicePath, fs);
         }
         return null;
+    }
+
+    private static bool KernelHasFilesystem(string type) =>
+        (PseudoFile.TryRead("/proc/filesystems") ?? "").Split('\n').Any(l => l.EndsWith("\t" + type, StringComparison.Ordinal));
+
+    /// <summary>A disk with a partition table holds its filesystems in the partitions (sysfs lists them as vda1...).</summary>
+    private static bool IsPartitioned(string sysClassBlock, string name)
+    {
+        try { return Directory.EnumerateDirectories(Path.Combine(sysClassBlock, name), name + "*").Any(); }
+        catch (IOException) { return false; }
     }
 
     /// <summary>Copies the seed's files into <paramref name="seedDirectory"/>; returns the device, or null when there is no seed.</summary>
@@ -36,10 +51,12 @@ public static class NoCloudSeed
         string module = seed.Filesystem.Type == "vfat" ? "vfat" : "isofs";
         try
         {
-            var loader = ModuleLoader.ForRunningKernel();
-            foreach (var m in seed.Filesystem.Type == "vfat" ? new[] { module, "nls_cp437", "nls_ascii", "nls_utf8" } : [module])
+            // Debian's vfat defaults: codepage 437, iocharset ascii (utf8 names need no module).
+            var needed = seed.Filesystem.Type == "vfat" ? new[] { module, "nls_cp437", "nls_ascii" } : [module];
+            var loader = KernelHasFilesystem(seed.Filesystem.Type) ? null : ModuleLoader.ForRunningKernel();
+            foreach (var m in loader is null ? [] : needed)
             {
-                try { loader.Load(m); }
+                try { loader!.Load(m); }
                 catch (ModuleNotFoundException) { /* built in, or not needed for this filesystem */ }
             }
         }

@@ -26,7 +26,7 @@ public sealed class Stage2Boot
     {
         _reaper = reaper;
         _supervisor = new ServiceSupervisor(reaper);
-        _cloudConfig = new CloudConfigBoot(reaper);
+        _cloudConfig = new CloudConfigBoot(reaper, timeline: _timeline);
     }
 
     /// <summary>The merged cloud-config of this boot; its <c>Services</c> are for the supervisor.</summary>
