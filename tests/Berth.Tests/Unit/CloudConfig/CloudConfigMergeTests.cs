@@ -126,6 +126,19 @@ public class CloudConfigMergeTests
     }
 
     [Fact]
+    public void A_file_with_tens_of_thousands_of_keys_loads_and_merges_quickly()
+    {
+        var sb = new StringBuilder("berth:\n  sysctl:\n");
+        for (int i = 0; i < 30_000; i++) sb.Append($"    k{i}.x: {i}\n");
+        var started = DateTime.UtcNow;
+        var big = Source("big.yml", sb.ToString());
+        var c = CloudConfigLoader.Merge([big, Source("top.yml", sb.ToString().Replace(": ", ": 1"))]);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), $"took {DateTime.UtcNow - started}");
+        Assert.Equal(30_000, c.Model.Sysctl.Count);
+        Assert.Equal("1123", c.Model.Sysctl["k123.x"].Value);
+    }
+
+    [Fact]
     public void Dotted_paths_follow_the_schema()
     {
         Assert.Equal(["berth", "sysctl", "net.ipv4.ip_forward"], ConfigPath.Parse("berth.sysctl.net.ipv4.ip_forward", out var e1).Segments);
