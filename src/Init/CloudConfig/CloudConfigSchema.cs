@@ -16,6 +16,10 @@ public static class CloudConfigSchema
     public static readonly ScalarType Signal = new("a signal like SIGTERM", s => ConfigValues.Signal(s) is not null);
     public static readonly ScalarType UserName = new("a user name (lowercase letters, digits, _ and -)", s => ConfigValues.UserNamePattern().IsMatch(s));
 
+    /// <summary>RFC 1123: labels of letters, digits and '-', at most 64 characters (sethostname's limit).</summary>
+    public static readonly ScalarType Hostname = new("a host name (letters, digits, '-' and '.', at most 64 characters)",
+        s => s.Length <= 64 && ConfigValues.HostnamePattern().IsMatch(s));
+
     public static ScalarType OneOf(params string[] values) =>
         new("one of " + string.Join(", ", values.Select(v => $"\"{v}\"")), values.Contains);
 
@@ -74,7 +78,7 @@ public static class CloudConfigSchema
         ("state", new RecordType("a mapping", ("tmpfs", Boolean), ("label", String), ("autoformat", Boolean))));
 
     public static readonly RecordType Root = new("a mapping",
-        ("hostname", String),
+        ("hostname", Hostname),
         ("ssh_authorized_keys", Strings),
         ("users", new ListType(new EitherType("\"default\" or a mapping", String, User))),
         ("write_files", new ListType(WriteFile)),

@@ -21,7 +21,7 @@ public sealed class ConfigScalar(string value, bool plain, SourcePosition positi
     public bool Plain { get; } = plain;
     public bool IsNull => Plain && Value is "" or "~" or "null" or "Null" or "NULL";
     public override long ExpandedSize => 1;
-    public override string Kind => IsNull ? "null" : $"\"{Value}\"";
+    public override string Kind => IsNull ? "null" : Value.Length <= 60 ? $"\"{Value}\"" : $"\"{Value[..57]}...\"";
 }
 
 public sealed class ConfigSequence(IReadOnlyList<ConfigNode> items, SourcePosition position) : ConfigNode(position)

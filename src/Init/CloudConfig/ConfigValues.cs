@@ -87,6 +87,9 @@ public static partial class ConfigValues
     [GeneratedRegex(@"^[a-z0-9_-]+([./][a-z0-9_*-]+)+$")]
     public static partial Regex SysctlNamePattern();
 
+    [GeneratedRegex(@"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
+    public static partial Regex HostnamePattern();
+
     [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\$?$")]
     public static partial Regex UserNamePattern();
 }

@@ -42,10 +42,20 @@ public sealed class LoadedConfig
     public IEnumerable<ConfigDiagnostic> Diagnostics => Sources.SelectMany(s => s.Diagnostics).Concat(MergeDiagnostics);
     public bool HasErrors => Diagnostics.Any(d => d.Severity == Severity.Error);
 
-    /// <summary>The report as printed by the CLI and on the console: findings, then one line per skipped source.</summary>
+    /// <summary>Findings shown per source on the console: a hostile file must not flood a slow serial line.</summary>
+    public const int MaxReportedPerSource = 20;
+
+    /// <summary>The report as printed on the console: findings (capped per source), then one line per skipped source.</summary>
     public IEnumerable<string> ReportLines()
     {
-        foreach (var d in Diagnostics) yield return d.ToString();
+        foreach (var group in Diagnostics.GroupBy(d => d.Position.File))
+        {
+            int n = 0;
+            foreach (var d in group)
+                if (n++ < MaxReportedPerSource) yield return d.ToString();
+            if (n > MaxReportedPerSource)
+                yield return $"{group.Key}: {n - MaxReportedPerSource} more findings (berth config validate {group.Key} shows them all)";
+        }
         foreach (var s in Sources.Where(s => !s.Valid))
             yield return $"{s.Name}: skipped ({s.ErrorCount} {(s.ErrorCount == 1 ? "error" : "errors")}); the other sources still apply";
     }

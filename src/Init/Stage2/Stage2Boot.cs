@@ -113,7 +113,7 @@ public sealed class Stage2Boot
 
     private void StartServices()
     {
-        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
+        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
         if (File.Exists("/dev/" + tty))
             _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
         else BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");

@@ -127,6 +127,9 @@ public sealed class CloudConfigTests(ITestOutputHelper output)
             .ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("duration_ms").GetDouble());
         output.WriteLine($"{what}: ready {doc.RootElement.GetProperty("ready_uptime_ms").GetDouble():F0}ms; "
             + string.Join(", ", steps.Select(s => $"{s.Key}={s.Value:F1}ms")));
+        output.WriteLine("  stage 2: " + string.Join(", ", doc.RootElement.GetProperty("steps").EnumerateArray()
+            .Where(s => s.GetProperty("stage").GetInt32() == 2)
+            .Select(s => $"{s.GetProperty("name").GetString()}={s.GetProperty("duration_ms").GetDouble():F1}")));
         Assert.Contains("cloud-config", steps.Keys);
         return steps;
     }

@@ -49,6 +49,17 @@ public class AccountAndFileTests
     }
 
     [Fact]
+    public void Fields_that_would_break_the_account_files_are_refused()
+    {
+        var db = new AccountDatabase(Passwd, Group, Shadow);
+        Assert.Equal("gecos must not contain ':' or a line break", db.Apply(User("eve") with { Gecos = "x:0:0" }, "/home"));
+        Assert.Equal("passwd must not contain ':' or a line break", db.Apply(User("eve", "h\nroot::0:0:::::"), "/home"));
+        Assert.Equal("\"bad group\" is not a valid group name", db.Apply(User("eve", groups: ["bad group"]), "/home"));
+        Assert.Equal(Passwd, db.PasswdText);
+        Assert.Equal(Shadow, db.ShadowText);
+    }
+
+    [Fact]
     public void Owners_resolve_by_name_or_number()
     {
         var db = new AccountDatabase(Passwd, Group, Shadow);

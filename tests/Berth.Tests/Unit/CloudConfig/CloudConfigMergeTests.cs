@@ -144,8 +144,8 @@ public class CloudConfigMergeTests
         Assert.Equal(["berth", "sysctl", "net.ipv4.ip_forward"], ConfigPath.Parse("berth.sysctl.net.ipv4.ip_forward", out var e1).Segments);
         Assert.Null(e1);
         Assert.Equal(["berth", "services", "web", "healthcheck", "retries"], ConfigPath.Parse("berth.services.web.healthcheck.retries", out _).Segments);
-        ConfigPath.Parse("hostname.x", out var e2);
-        Assert.Equal("\"hostname\" is a string; it has no key \"x\"", e2);
+        ConfigPath.Parse("berth.console.tty.x", out var e2);
+        Assert.Equal("\"berth.console.tty\" is a string; it has no key \"x\"", e2);
         ConfigPath.Parse("berth.sysclt.x", out var e3);
         Assert.Equal("unknown key \"berth.sysclt\" (did you mean \"berth.sysctl\"?)", e3);
     }

@@ -38,7 +38,7 @@ public class CloudConfigParsingTests
         { "typo", "hostnme: x\n", ["f.yml:1:1: warning: unknown key \"hostnme\" (did you mean \"hostname\"?)"] },
         { "nested typo", "berth:\n  netwrok: {}\n", ["f.yml:2:3: warning: unknown key \"berth.netwrok\" (did you mean \"berth.network\"?)"] },
         { "unrelated key", "colour: blue\n", ["f.yml:1:1: warning: unknown key \"colour\""] },
-        { "mapping for a string", "hostname:\n  a: b\n", ["f.yml:2:3: error: hostname: expected a string, got a mapping"] },
+        { "mapping for a string", "berth:\n  console:\n    tty:\n      a: b\n", ["f.yml:4:7: error: berth.console.tty: expected a string, got a mapping"] },
         { "scalar for a list", "runcmd: reboot\n", ["f.yml:1:9: error: runcmd: expected a list of commands (strings or lists of strings), got \"reboot\""] },
         { "bad boolean", "write_files:\n  - path: /etc/x\n    append: maybe\n",
             ["f.yml:3:13: error: write_files[0].append: expected a boolean (true or false), got \"maybe\""] },
@@ -55,6 +55,12 @@ public class CloudConfigParsingTests
         { "truncated", "berth:\n  sysctl: {a.b: 1\n", ["f.yml:3:1: error: invalid YAML: While parsing a flow mapping, did not find expected ',' or '}'."] },
         { "two documents", "hostname: a\n---\nhostname: b\n", ["f.yml:2:1: error: more than one YAML document (only one is read)"] },
         { "unknown alias", "hostname: *nope\n", ["f.yml:1:11: error: unknown alias \"*nope\""] },
+        { "bad hostname", "hostname: under_score\n", ["f.yml:1:11: error: hostname: expected a host name (letters, digits, '-' and '.', at most 64 characters), got \"under_score\""] },
+        { "long value", "hostname:\n  - " + new string('x', 100) + "\n",
+            ["f.yml:2:3: error: hostname: expected a host name (letters, digits, '-' and '.', at most 64 characters), got a list"] },
+        { "long scalar", "ssh_authorized_keys: " + new string('k', 100) + "\n",
+            ["f.yml:1:22: error: ssh_authorized_keys: expected a list of strings, got \"" + new string('k', 57) + "...\""] },
+        { "unterminated quote", "hostname: \"abc\n", ["f.yml:1:11: error: invalid YAML: While scanning a quoted scalar, found unexpected end of stream."] },
         { "complex key", "? [a, b]\n: c\n", ["f.yml:1:3: error: a mapping key must be a scalar, not a list"] },
     };
 
@@ -66,6 +72,25 @@ public class CloudConfigParsingTests
         Assert.True(expected.SequenceEqual(Report(s)), $"{what}: got [{string.Join(" | ", Report(s))}]");
         Assert.Equal(expected.Any(e => e.Contains(": error: ")), !s.Valid);
         Assert.Equal(s.Valid, s.Tree is not null);
+    }
+
+    [Fact]
+    public void Control_characters_are_an_error_with_a_position()
+    {
+        var s = Parse("hostname: a\u0000b\n");
+        Assert.False(s.Valid);
+        Assert.Matches(@"^f\.yml:1:\d+: error: invalid YAML: ", Assert.Single(s.Diagnostics).ToString());
+    }
+
+    [Fact]
+    public void The_console_report_is_capped_per_source()
+    {
+        var text = string.Concat(Enumerable.Range(0, 500).Select(i => $"unknown{i}: x\n"));
+        var c = CloudConfigLoader.Merge([Parse(text)]);
+        var lines = c.ReportLines().ToList();
+        Assert.Equal(LoadedConfig.MaxReportedPerSource + 1, lines.Count);
+        Assert.Equal("f.yml: 480 more findings (berth config validate f.yml shows them all)", lines[^1]);
+        Assert.Equal(500, c.Diagnostics.Count());
     }
 
     [Fact]
