@@ -56,11 +56,12 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
         else timeline.Step(step, action);
     }
 
-    /// <summary>Before services: sysctl, accounts and keys, write_files.</summary>
+    /// <summary>Before services: sysctl, mounts, accounts and keys, write_files.</summary>
     public void ApplyEarly()
     {
         var model = Config.Model;
         if (model.Sysctl.Count > 0) Guard("sysctl", () => SysctlApplier.Apply(model.Sysctl, _report));
+        if (model.Mounts.Count > 0) Guard("mounts", () => MountsApplier.Apply(model.Mounts, _report));
         if (model.Users.Count == 0 && model.SshAuthorizedKeys.Count == 0 && model.WriteFiles.Count == 0) return;
         var accounts = AccountDatabase.Read(etc);
         if (model.Users.Count > 0 || model.SshAuthorizedKeys.Count > 0) Guard("users", () => ApplyAccounts(model, accounts));

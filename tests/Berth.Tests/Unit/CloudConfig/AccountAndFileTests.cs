@@ -70,6 +70,21 @@ public class AccountAndFileTests
         Assert.False(db.TryOwner("nobody", out _, out _));
     }
 
+    [Fact]
+    public void Mount_entries_read_as_cloud_init_writes_them()
+    {
+        MountRequest? Parse(params string[] f) => MountsApplier.Parse(new MountEntry(f, default), out _);
+        Assert.Equal(new MountRequest("/dev/vdc1", "/data", "ext4", 1 | 8, "errors=remount-ro", true),
+            Parse("/dev/vdc1", "/data", "ext4", "ro,noexec,nofail,errors=remount-ro", "0", "2"));
+        Assert.Equal(new MountRequest("/var/lib/berth/x", "/srv", "none", 4096, null, false), Parse("/var/lib/berth/x", "/srv", "auto", "bind"));
+        MountsApplier.Parse(new MountEntry(["LABEL=data", "/data", "ext4"], default), out var e1);
+        Assert.Equal("\"LABEL=data\": only device paths are supported (no udev)", e1);
+        MountsApplier.Parse(new MountEntry(["/dev/vdc", "data", "ext4"], default), out var e2);
+        Assert.Equal("mount point \"data\" is not absolute", e2);
+        MountsApplier.Parse(new MountEntry(["/dev/vdc", "/data"], default), out var e3);
+        Assert.Equal("needs a filesystem type (no blkid to guess it)", e3);
+    }
+
     private static WriteFileEntry File(string content, FileEncoding encoding) =>
         new() { Path = new("/etc/x", default), Content = content, Encoding = encoding, Position = default };
 
