@@ -1,5 +1,6 @@
 using System.Text;
 using Berth.Runtime.Linux;
+using static Berth.Runtime.Interop.Consts;
 
 namespace Berth.Init.CloudConfig;
 
@@ -112,6 +113,11 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
     {
         var path = ConfigPath.Parse(key, out var error);
         if (error is not null) return Fail($"berth config: {error}", 2);
+        string dir = Path.GetDirectoryName(Path.GetFullPath(paths.UserConfig))!;
+        Files.MakeDirectories(dir, 0x1c0 /* 0700 */);
+        // Read, change, write under a lock: two `set`s at once must not lose one of the changes.
+        using var lockFd = FileDescriptor.Open(Path.Combine(dir, ".cloud-config.lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0x180);
+        Files.LockExclusive(lockFd);
         ConfigMapping root;
         var existing = ConfigSourceReader.FromFile(paths.UserConfig, SourceKind.UserConfig);
         if (existing is null) root = ConfigMapping.Empty(new(paths.UserConfig, 1, 1));
@@ -133,7 +139,6 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
                 stderr.WriteLine($"berth config: {key}={value}: {d.Message}");
             return 1;
         }
-        Files.MakeDirectories(Path.GetDirectoryName(Path.GetFullPath(paths.UserConfig))!, 0x1c0 /* 0700 */);
         // 0600: the file may hold password hashes.
         Files.WriteAtomically(paths.UserConfig, Encoding.UTF8.GetBytes(text), 0x180);
         return 0;

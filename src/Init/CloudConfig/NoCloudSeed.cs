@@ -34,6 +34,16 @@ public static class NoCloudSeed
         return null;
     }
 
+    /// <summary>
+    /// modules.dep alone: enough for vfat's and isofs's dependencies, and it skips parsing the alias,
+    /// builtin and softdep files on the boot path (a module that is built in is simply not found).
+    /// </summary>
+    private static ModuleLoader DependencyOnlyLoader()
+    {
+        string root = Path.Combine("/lib/modules", PseudoFile.Read("/proc/sys/kernel/osrelease").Trim());
+        return new ModuleLoader(ModuleIndex.FromText(root, File.ReadAllText(Path.Combine(root, "modules.dep"))));
+    }
+
     private static bool KernelHasFilesystem(string type) =>
         (PseudoFile.TryRead("/proc/filesystems") ?? "").Split('\n').Any(l => l.EndsWith("\t" + type, StringComparison.Ordinal));
 
@@ -53,7 +63,7 @@ public static class NoCloudSeed
         {
             // Debian's vfat defaults: codepage 437, iocharset ascii (utf8 names need no module).
             var needed = seed.Filesystem.Type == "vfat" ? new[] { module, "nls_cp437", "nls_ascii" } : [module];
-            var loader = KernelHasFilesystem(seed.Filesystem.Type) ? null : ModuleLoader.ForRunningKernel();
+            var loader = KernelHasFilesystem(seed.Filesystem.Type) ? null : DependencyOnlyLoader();
             foreach (var m in loader is null ? [] : needed)
             {
                 try { loader!.Load(m); }

@@ -35,6 +35,8 @@ public sealed class CloudConfigTests(ITestOutputHelper output)
           - echo bootcmd >> /run/bootcmd.txt
         runcmd:
           - [sh, -c, "echo runcmd >> /var/lib/berth/runcmd.txt"]
+        mounts:
+          - [tmpfs, /run/cc-mnt, tmpfs, "nosuid,size=1m"]
         """;
 
     private const string UserData = "/run/berth/seed/user-data";
@@ -52,6 +54,7 @@ public sealed class CloudConfigTests(ITestOutputHelper output)
         Assert.Contains("ann:x:1000:1000::/var/lib/berth/home/ann:/bin/sh", guest.Check("cat /etc/passwd"));
         Assert.Contains("ann:$6$salt$0123456789:", guest.Check("cat /etc/shadow"));
         Assert.Equal("bootcmd\n", guest.Check("cat /run/bootcmd.txt"));
+        Assert.Matches(@"^tmpfs /run/cc-mnt tmpfs rw,nosuid,", guest.Check("grep ' /run/cc-mnt ' /proc/mounts"));
         Assert.Equal("runcmd\n", WaitForFile(guest, "/var/lib/berth/runcmd.txt"));
         // The problems are on the console with file:line:column, and the rest was applied.
         Assert.Contains($"berth: cloud-config: {UserData}:19:3: warning: unknown key \"berth.netwrk\" (did you mean \"berth.network\"?)", guest.SerialLog);

@@ -62,7 +62,16 @@ public sealed class ConfigCliTests : IDisposable
         Assert.StartsWith("#cloud-config\n", System.IO.File.ReadAllText(Paths.UserConfig));
         Assert.Equal("600", Convert.ToString((int)System.IO.File.GetUnixFileMode(Paths.UserConfig), 8));
         // No temp file is left beside it.
-        Assert.Equal(["cloud-config.yml"], Directory.GetFiles(Path.GetDirectoryName(Paths.UserConfig)!).Select(Path.GetFileName));
+        Assert.Equal([".cloud-config.lock", "cloud-config.yml"], Directory.GetFiles(Path.GetDirectoryName(Paths.UserConfig)!).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
+    public void Concurrent_sets_lose_no_change()
+    {
+        Parallel.For(0, 16, i => Assert.Equal(0, Run("set", $"berth.environment.K{i}", $"{i}").Code));
+        var env = CloudConfigLoader.Load(Paths, "").Model.Environment;
+        Assert.Equal(16, env.Count);
+        Assert.All(Enumerable.Range(0, 16), i => Assert.Equal($"{i}", env[$"K{i}"].Value));
     }
 
     [Fact]
