@@ -14,8 +14,9 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
     public const string Usage = """
         usage: berth config COMMAND [--root DIR]
 
-          validate FILE               check a cloud-config file: file:line:column for each finding;
-                                      exit 1 on errors, 0 with only warnings
+          validate [--user-data] FILE check a cloud-config file: file:line:column for each finding;
+                                      exit 1 on errors, 0 with only warnings; --user-data (or a file
+                                      named user-data) also wants the #cloud-config first line
           get KEY                     the merged value of a dotted key (e.g. berth.network.dns.nameservers)
           set KEY VALUE               write KEY into /var/lib/berth/conf/cloud-config.yml (atomically);
                                       VALUE is YAML (e.g. [a, b]); for a list, a,b works too
@@ -30,7 +31,7 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
     {
         var rest = new List<string>();
         ConfigPaths paths = ConfigPaths.FromEnvironment();
-        bool merged = false, sources = false;
+        bool merged = false, sources = false, userData = false;
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -38,6 +39,7 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
                 case "--root" when i + 1 < args.Length: paths = ConfigPaths.UnderRoot(args[++i].TrimEnd('/')); break;
                 case "--merged": merged = true; break;
                 case "--sources": sources = true; break;
+                case "--user-data": userData = true; break;
                 default: rest.Add(args[i]); break;
             }
         }
@@ -45,7 +47,7 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
         {
             return rest switch
             {
-                ["validate", var file] => Validate(file),
+                ["validate", var file] => Validate(file, userData || Path.GetFileName(file) == "user-data"),
                 ["get", var key] => Get(paths, key),
                 ["set", var key, var value] => Set(paths, key, value),
                 ["export"] => Export(paths, merged || sources, sources),
@@ -71,7 +73,8 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
         return code;
     }
 
-    private int Validate(string file)
+    /// <summary><paramref name="userData"/>: judged as a seed's user-data is at boot (it needs the #cloud-config line).</summary>
+    private int Validate(string file, bool userData)
     {
         if (!File.Exists(file)) return Fail($"berth config: {file}: no such file", 2);
         var bytes = ConfigSourceReader.ReadBounded(file);
@@ -80,7 +83,7 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
             stdout.WriteLine($"{file}: a #! script (run once per instance), not cloud-config");
             return 0;
         }
-        var source = ConfigSourceReader.FromFile(file, SourceKind.UserConfig)!;
+        var source = ConfigSourceReader.FromFile(file, userData ? SourceKind.NoCloudSeed : SourceKind.UserConfig)!;
         foreach (var d in source.Diagnostics) stdout.WriteLine(d);
         int errors = source.ErrorCount, warnings = source.Diagnostics.Count - errors;
         stdout.WriteLine(errors > 0

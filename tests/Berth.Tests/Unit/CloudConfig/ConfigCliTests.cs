@@ -42,6 +42,10 @@ public sealed class ConfigCliTests : IDisposable
         string script = File("script", "#!/bin/sh\necho hi\n");
         Assert.Equal(0, Run("validate", script).Code);
         Assert.Equal(2, Run("validate", Path.Combine(_root, "missing.yml")).Code);
+        // As user-data, the #cloud-config line is required, as at boot.
+        string headerless = File("user-data", "hostname: a\n");
+        Assert.Equal((0, $"{headerless}:1:1: warning: user-data starts with neither \"#cloud-config\" nor \"#!\"; ignored\n{headerless}: valid (1 warning)\n", ""),
+            Run("validate", headerless));
     }
 
     [Fact]
