@@ -57,7 +57,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
     }
 
     /// <summary>Before services: sysctl, mounts, accounts and keys, write_files.</summary>
-    public void ApplyEarly()
+    public void ApplyEarly() => Guard("apply", () =>
     {
         var model = Config.Model;
         if (model.Sysctl.Count > 0) Guard("sysctl", () => SysctlApplier.Apply(model.Sysctl, _report));
@@ -68,7 +68,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
         if (model.WriteFiles.Count > 0)
             Guard("write_files", () => new WriteFilesApplier(_report).Apply(model.WriteFiles, FirstBootOfInstance, accounts));
         if (FirstBootOfInstance && model.WriteFiles.Any(f => f.Append)) Guard("instance-id", () => WriteState(AppendsFile, InstanceId));
-    }
+    });
 
     public void RunBootCmd()
     {
@@ -77,7 +77,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
     }
 
     /// <summary>After ready, off the boot path: the #! user-data, then runcmd, once per instance-id.</summary>
-    public void RunOncePerInstanceInBackground()
+    public void RunOncePerInstanceInBackground() => Guard("runcmd", () =>
     {
         var script = Config.Seed?.Script;
         if (Config.Model.RunCmd.Count == 0 && script is null) return;
@@ -98,7 +98,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
             runner.RunAll("runcmd", Config.Model.RunCmd);
             BootLog.Info($"cloud-config: runcmd done for instance {InstanceId}");
         })) { IsBackground = true, Name = "runcmd" }.Start();
-    }
+    });
 
     private Dictionary<string, string> CommandEnvironment()
     {

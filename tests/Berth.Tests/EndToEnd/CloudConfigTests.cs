@@ -133,6 +133,7 @@ public sealed class CloudConfigTests(ITestOutputHelper output)
         output.WriteLine("  stage 2: " + string.Join(", ", doc.RootElement.GetProperty("steps").EnumerateArray()
             .Where(s => s.GetProperty("stage").GetInt32() == 2)
             .Select(s => $"{s.GetProperty("name").GetString()}={s.GetProperty("duration_ms").GetDouble():F1}")));
+        output.WriteLine("  PID 1 " + guest.Check("grep VmRSS /proc/1/status").Trim());
         Assert.Contains("cloud-config", steps.Keys);
         return steps;
     }
