@@ -78,7 +78,7 @@ public sealed class AccountDatabase
         // A ':' or a newline in any field would split or add lines in /etc/passwd, /etc/group or /etc/shadow.
         foreach (var (what, value) in new[] { ("passwd", user.PasswordHash), ("gecos", user.Gecos), ("homedir", user.HomeDirectory), ("shell", user.Shell) })
             if (value is not null && value.IndexOfAny([':', '\n', '\r']) >= 0) return $"{what} must not contain ':' or a line break";
-        if (user.Groups.FirstOrDefault(g => !ConfigValues.UserNamePattern().IsMatch(g)) is { } badGroup)
+        if (user.Groups.FirstOrDefault(g => !ConfigValues.IsUserName(g)) is { } badGroup)
             return $"\"{badGroup}\" is not a valid group name";
         var existing = _passwd.FirstOrDefault(p => p.Name == name);
         if (existing is null)

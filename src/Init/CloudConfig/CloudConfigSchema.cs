@@ -14,11 +14,11 @@ public static class CloudConfigSchema
     public static readonly ScalarType Mode = new("an octal mode like 0644", s => ConfigValues.Mode(s) is not null);
     public static readonly ScalarType Cpus = new("a number of CPUs like 0.5", s => ConfigValues.Cpus(s) is not null);
     public static readonly ScalarType Signal = new("a signal like SIGTERM", s => ConfigValues.Signal(s) is not null);
-    public static readonly ScalarType UserName = new("a user name (lowercase letters, digits, _ and -)", s => ConfigValues.UserNamePattern().IsMatch(s));
+    public static readonly ScalarType UserName = new("a user name (lowercase letters, digits, _ and -)", s => ConfigValues.IsUserName(s));
 
     /// <summary>RFC 1123: labels of letters, digits and '-', at most 64 characters (sethostname's limit).</summary>
     public static readonly ScalarType Hostname = new("a host name (letters, digits, '-' and '.', at most 64 characters)",
-        s => s.Length <= 64 && ConfigValues.HostnamePattern().IsMatch(s));
+        ConfigValues.IsHostname);
 
     public static ScalarType OneOf(params string[] values) =>
         new("one of " + string.Join(", ", values.Select(v => $"\"{v}\"")), values.Contains);
@@ -69,10 +69,10 @@ public static class CloudConfigSchema
 
     public static readonly RecordType BerthSection = new("a mapping",
         ("network", Network),
-        ("sysctl", new DictionaryType(String, s => ConfigValues.SysctlNamePattern().IsMatch(s), "a sysctl name like net.ipv4.ip_forward")),
-        ("environment", new DictionaryType(String, s => ConfigValues.EnvironmentNamePattern().IsMatch(s), "an environment variable name")),
+        ("sysctl", new DictionaryType(String, ConfigValues.IsSysctlName, "a sysctl name like net.ipv4.ip_forward")),
+        ("environment", new DictionaryType(String, ConfigValues.IsEnvironmentName, "an environment variable name")),
         ("console", new RecordType("a mapping", ("tty", String), ("autologin", String))),
-        ("services", new DictionaryType(Service, s => ConfigValues.ServiceNamePattern().IsMatch(s),
+        ("services", new DictionaryType(Service, ConfigValues.IsServiceName,
             "a service name (lowercase letters, digits, '_', '.', '-')")),
         ("upgrade", new RecordType("a mapping", ("url", String), ("channel", String), ("public_key", String), ("auto", Boolean))),
         ("state", new RecordType("a mapping", ("tmpfs", Boolean), ("label", String), ("autoformat", Boolean))));

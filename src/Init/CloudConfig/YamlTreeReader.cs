@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 
@@ -18,7 +17,7 @@ public sealed class ConfigSyntaxException(SourcePosition position, string messag
 /// reflection), building the tree without recursion and checking the limits as it goes: size,
 /// UTF-8, nesting depth, alias expansion, duplicate keys, one document.
 /// </summary>
-public static partial class YamlTreeReader
+public static class YamlTreeReader
 {
     public static ConfigNode? Read(ReadOnlySpan<byte> bytes, string file, ConfigLimits? limits = null)
         => Read(Decode(bytes, file, limits ?? ConfigLimits.Default), file, limits);
@@ -147,8 +146,14 @@ public static partial class YamlTreeReader
 
     private static SourcePosition Pos(string file, Mark mark) => new(file, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column));
 
-    [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\): ")]
-    private static partial Regex MarkPrefix();
+    /// <summary>Drops YamlDotNet's "(Line: 1, Col: 2, Idx: 3) - (Line: 1, Col: 4, Idx: 5): " (the position is ours to print).</summary>
+    private static string WithoutMarks(string message)
+    {
+        if (!message.StartsWith("(Line: ", StringComparison.Ordinal)) return message;
+        int second = message.IndexOf(") - (Line: ", StringComparison.Ordinal);
+        int end = second < 0 ? -1 : message.IndexOf("): ", second + 1, StringComparison.Ordinal);
+        return end < 0 ? message : message[(end + 3)..];
+    }
 
     private static ConfigSyntaxException Translate(YamlException e, string text, string file)
     {
@@ -165,7 +170,7 @@ public static partial class YamlTreeReader
             if (tab >= 0 && indent < line.Length)
                 return new ConfigSyntaxException(new(file, i + 1, tab + 1), "tab character in indentation (YAML allows only spaces)");
         }
-        string message = MarkPrefix().Replace(e.Message, "");
+        string message = WithoutMarks(e.Message);
         if (message.Length == 0) message = e.GetType().Name;
         return new ConfigSyntaxException(pos, "invalid YAML: " + message);
     }

@@ -85,6 +85,60 @@ public class AccountAndFileTests
         Assert.Equal("needs a filesystem type (no blkid to guess it)", e3);
     }
 
+    [Theory]
+    [InlineData("30s", 30_000.0)]
+    [InlineData("1m30s", 90_000.0)]
+    [InlineData("500ms", 500.0)]
+    [InlineData("1.5h", 5_400_000.0)]
+    [InlineData("10", 10_000.0)]
+    [InlineData("10x", null)]
+    [InlineData("s", null)]
+    [InlineData("", null)]
+    public void Durations_read_as_compose_writes_them(string text, double? ms) =>
+        Assert.Equal(ms, ConfigValues.Duration(text)?.TotalMilliseconds);
+
+    [Theory]
+    [InlineData("512m", 512L << 20)]
+    [InlineData("1g", 1L << 30)]
+    [InlineData("64k", 65536L)]
+    [InlineData("512MB", 512L << 20)]
+    [InlineData("100", 100L)]
+    [InlineData("100b", 100L)]
+    [InlineData("lots", null)]
+    [InlineData("m", null)]
+    [InlineData("-1m", null)]
+    public void Sizes_read_as_compose_writes_them(string text, long? bytes) => Assert.Equal(bytes, ConfigValues.Size(text));
+
+    [Theory]
+    [InlineData("0644", 0x1a4)]
+    [InlineData("644", 0x1a4)]
+    [InlineData("0o600", 0x180)]
+    [InlineData("01777", 0x3ff)]
+    [InlineData("0999", null)]
+    [InlineData("rwx", null)]
+    [InlineData("12345", null)]
+    public void Modes_are_octal(string text, int? mode) => Assert.Equal(mode, ConfigValues.Mode(text));
+
+    [Fact]
+    public void Names_follow_their_rules()
+    {
+        Assert.True(ConfigValues.IsHostname("node-1.example"));
+        Assert.False(ConfigValues.IsHostname("-node"));
+        Assert.False(ConfigValues.IsHostname("a..b"));
+        Assert.False(ConfigValues.IsHostname(new string('a', 65)));
+        Assert.True(ConfigValues.IsSysctlName("net.ipv4.conf.all.forwarding"));
+        Assert.True(ConfigValues.IsSysctlName("net/ipv4/ip_forward"));
+        Assert.False(ConfigValues.IsSysctlName("swappiness"));
+        Assert.False(ConfigValues.IsSysctlName("vm..x"));
+        Assert.True(ConfigValues.IsServiceName("web.1_a-b"));
+        Assert.False(ConfigValues.IsServiceName("_web"));
+        Assert.True(ConfigValues.IsEnvironmentName("_A1"));
+        Assert.False(ConfigValues.IsEnvironmentName("1A"));
+        Assert.True(ConfigValues.IsUserName("ann"));
+        Assert.True(ConfigValues.IsUserName("host$"));
+        Assert.False(ConfigValues.IsUserName("Ann"));
+    }
+
     private static WriteFileEntry File(string content, FileEncoding encoding) =>
         new() { Path = new("/etc/x", default), Content = content, Encoding = encoding, Position = default };
 
