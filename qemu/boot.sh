@@ -21,6 +21,10 @@
 #   --no-reboot             exit QEMU instead of rebooting
 #   --forward HOST:GUEST    TCP 127.0.0.1:HOST -> guest GUEST (repeatable)
 #   --disk FILE             extra virtio-blk disk (repeatable; qcow2 by extension, else raw)
+#   --cloud-config FILE     attach a NoCloud seed disk (vfat labelled cidata) with FILE as
+#                           user-data and a meta-data holding the instance-id
+#   --instance-id ID        the seed's instance-id (default: iid- and a hash of FILE)
+#   --seed-image PATH       where to build the seed disk (default: a new file in ${TMPDIR:-/tmp})
 #   --dry-run               print the QEMU command line and exit
 # Developer options (used by bench/boot for the kernel-only floor):
 #   --kernel FILE --initrd FILE [--cmdline "ARGS"]   direct kernel boot, no GRUB
@@ -53,6 +57,9 @@ NO_REBOOT=0
 FORWARDS=()
 DISKS=()
 DRY_RUN=0
+CLOUD_CONFIG=""
+INSTANCE_ID=""
+SEED_IMAGE=""
 EXTRA_QEMU=()
 KERNEL=""
 INITRD=""
@@ -82,6 +89,9 @@ while [ $# -gt 0 ]; do
     --no-reboot) NO_REBOOT=1; shift;;
     --forward) need "$@"; FORWARDS+=("$2"); shift 2;;
     --disk) need "$@"; DISKS+=("$2"); shift 2;;
+    --cloud-config) need "$@"; CLOUD_CONFIG=$2; shift 2;;
+    --instance-id) need "$@"; INSTANCE_ID=$2; shift 2;;
+    --seed-image) need "$@"; SEED_IMAGE=$2; shift 2;;
     --dry-run) DRY_RUN=1; shift;;
     --qemu-arg) need "$@"; EXTRA_QEMU+=("$2"); shift 2;;
     --kernel) need "$@"; KERNEL=$2; shift 2;;
@@ -173,6 +183,23 @@ else
 fi
 
 qesc() { printf '%s' "${1//,/,,}"; }   # QEMU option values: ',' is written ',,'
+# NoCloud seed as cloud-localds makes it, but vfat built without loop devices or mounts.
+if [ -n "$CLOUD_CONFIG" ]; then
+  [ -f "$CLOUD_CONFIG" ] || die "cloud-config not found: $CLOUD_CONFIG"
+  command -v mkfs.vfat >/dev/null && command -v mcopy >/dev/null || die "--cloud-config needs dosfstools and mtools"
+  [ -n "$INSTANCE_ID" ] || INSTANCE_ID="iid-$(sha256sum "$CLOUD_CONFIG" | cut -c1-16)"
+  [ -n "$SEED_IMAGE" ] || SEED_IMAGE=$(mktemp "${TMPDIR:-/tmp}/berth-seed.XXXXXX")
+  seed_meta=$(mktemp "${TMPDIR:-/tmp}/berth-meta.XXXXXX")
+  printf 'instance-id: %s\n' "$INSTANCE_ID" > "$seed_meta"
+  rm -f "$SEED_IMAGE"
+  # (mkfs.fat warns that lowercase labels "might not work"; cloud-localds uses lowercase too)
+  mkfs.vfat -C -n cidata -i 0c1dda7a "$SEED_IMAGE" 2048 >/dev/null 2>&1
+  MTOOLS_SKIP_CHECK=1 mcopy -i "$SEED_IMAGE" "$CLOUD_CONFIG" ::user-data
+  MTOOLS_SKIP_CHECK=1 mcopy -i "$SEED_IMAGE" "$seed_meta" ::meta-data
+  rm -f "$seed_meta"
+  DISKS+=("$SEED_IMAGE")
+fi
+
 n=0
 if [ "$NO_IMAGE" = 0 ]; then
   # (with -kernel, QEMU's linuxboot option ROM takes bootindex 0)

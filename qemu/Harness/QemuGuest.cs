@@ -21,6 +21,10 @@ public sealed class GuestOptions
     public Action<string>? PrepareImage { get; init; }
     public int TimeoutSeconds { get; init; } = 600;
     public List<string> ExtraBootArgs { get; init; } = new();
+    /// <summary>User-data for a NoCloud seed disk (boot.sh --cloud-config); null attaches none.</summary>
+    public string? CloudConfig { get; init; }
+    /// <summary>The seed's instance-id (boot.sh's default: a hash of the user-data).</summary>
+    public string? InstanceId { get; init; }
 }
 
 /// <summary>The guest's `berth ready` line.</summary>
@@ -87,6 +91,13 @@ public sealed class QemuGuest : IDisposable
         };
         if (_options.Snapshot) args.Add("--snapshot");
         foreach (var a in _options.KernelArguments) { args.Add("--append"); args.Add(a); }
+        if (_options.CloudConfig is not null)
+        {
+            string userData = Path.Combine(_dir, "user-data");
+            File.WriteAllText(userData, _options.CloudConfig);
+            args.AddRange(["--cloud-config", userData, "--seed-image", Path.Combine(_dir, "seed.img")]);
+            if (_options.InstanceId is not null) args.AddRange(["--instance-id", _options.InstanceId]);
+        }
         args.AddRange(_options.ExtraBootArgs);
         var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);

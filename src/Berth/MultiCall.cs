@@ -39,11 +39,14 @@ public static class MultiCall
             case "version" or "--version":
                 Console.WriteLine(BerthVersion.Current);
                 return 0;
+            case "config":
+                return Berth.Init.CloudConfig.ConfigCli.Run(args[1..]);
             case null or "help" or "--help" or "-h":
                 Console.WriteLine("""
                     usage: berth COMMAND
 
                       version        print the OS version
+                      config ...     validate, get, set, export cloud-config (berth config help)
                     """ + Berth.Init.Cli.ServiceCli.Usage + """
                       init           PID 1 (started by the kernel; also as /sbin/init)
                       runtime ...    the OCI runtime (runc's command line; also as berth-runtime)

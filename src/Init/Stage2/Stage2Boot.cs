@@ -1,4 +1,5 @@
 using System.Globalization;
+using Berth.Init.CloudConfig;
 using Berth.Runtime.Kernel;
 using Berth.Runtime.Linux;
 using Berth.SystemServices.Console;
@@ -19,12 +20,17 @@ public sealed class Stage2Boot
     private PowerAction _action = PowerAction.Reboot;
     private string _reason = "";
     private KernelCommandLine _cmdline = new("");
+    private readonly CloudConfigBoot _cloudConfig;
 
     public Stage2Boot(ChildReaper reaper)
     {
         _reaper = reaper;
         _supervisor = new ServiceSupervisor(reaper);
+        _cloudConfig = new CloudConfigBoot(reaper, timeline: _timeline);
     }
+
+    /// <summary>The merged cloud-config of this boot; its <c>Services</c> are for the supervisor.</summary>
+    public CloudConfigBoot CloudConfig => _cloudConfig;
 
     public void RequestShutdown(PowerAction action, string reason)
     {
@@ -61,12 +67,15 @@ public sealed class Stage2Boot
 
         _timeline.Step("mount-pseudo", () => PseudoFilesystems.MountRest(warn));
         _timeline.Step("cgroups", () => CgroupSetup.EnableControllers(warn));
+        _timeline.Step("cloud-config", () => _cloudConfig.Load(cmdlineText: null));
         _timeline.Step("hostname", SetHostname);
+        _timeline.Step("cloud-config-apply", _cloudConfig.ApplyEarly);
         _timeline.Step("loopback", () =>
         {
             try { NetworkInterfaces.SetUp("lo"); }
             catch (SyscallException e) { warn($"loopback: {e.Message}"); }
         });
+        if (_cloudConfig.Config.Model.BootCmd.Count > 0) _timeline.Step("bootcmd", _cloudConfig.RunBootCmd);
         _timeline.Step("start-services", StartServices);
         _timeline.Step("api", () =>
         {
@@ -84,6 +93,7 @@ public sealed class Stage2Boot
         _timeline.Record("ready", readyMs, 0);
         ReportReady(readyMs);
         _timeline.Step("console", StartConsole);
+        _cloudConfig.RunOncePerInstanceInBackground();
 
         switch (_cmdline.Get("berth.on_ready"))
         {
@@ -101,7 +111,8 @@ public sealed class Stage2Boot
 
     private void SetHostname()
     {
-        string? name = _cmdline.Get("berth.hostname");
+        // cloud-config's hostname already has berth.hostname from the kernel command line on top.
+        string? name = _cloudConfig.Config.Model.Hostname?.Value ?? _cmdline.Get("berth.hostname");
         if (string.IsNullOrEmpty(name) && File.Exists("/etc/hostname")) name = File.ReadAllText("/etc/hostname").Trim();
         if (string.IsNullOrEmpty(name)) name = "berth";
         try
@@ -136,7 +147,7 @@ public sealed class Stage2Boot
     /// </summary>
     private void StartConsole()
     {
-        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console"));
+        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
         else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))
             _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = console.Write(), CaptureOutput = false,

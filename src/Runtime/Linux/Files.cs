@@ -37,6 +37,27 @@ public static class Files
         }
     }
 
+    public static void ChangeMode(string path, int mode)
+    {
+        if (LibC.Chmod(path, mode) != 0) throw SyscallException.Last("chmod", path);
+    }
+
+    /// <summary>chown(2) (follows symlinks, as chown(1) does without -h).</summary>
+    public static void ChangeOwner(string path, uint uid, uint gid)
+    {
+        if (LibC.FchownAt(-100 /* AT_FDCWD */, path, uid, gid, 0) != 0) throw SyscallException.Last("chown", path);
+    }
+
+    /// <summary>flock(LOCK_EX), retried on EINTR; released when the descriptor is closed.</summary>
+    public static void LockExclusive(FileDescriptor fd)
+    {
+        while (LibC.Flock(fd.Fd, 2 /* LOCK_EX */) != 0)
+        {
+            var e = SyscallException.Last("flock", fd.Path);
+            if (e.Errno != EINTR) throw e;
+        }
+    }
+
     public static void Unlink(string path)
     {
         if (LibC.Unlink(path) != 0) throw SyscallException.Last("unlink", path);
