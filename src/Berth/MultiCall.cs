@@ -32,11 +32,14 @@ public static class MultiCall
             case "version" or "--version":
                 Console.WriteLine(BerthVersion.Current);
                 return 0;
+            case "os":
+                return Berth.Init.Upgrade.OsCommand.Run(args[1..]);
             case null or "help" or "--help" or "-h":
                 Console.WriteLine("""
                     usage: berth COMMAND
 
                       version        print the OS version
+                      os ...         A/B upgrades: os upgrade FILE|URL, os status, os rollback
                       init           PID 1 (started by the kernel; also as /sbin/init)
                       runtime ...    the OCI runtime (runc's command line; also as berth-runtime)
 
