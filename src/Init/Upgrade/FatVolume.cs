@@ -25,12 +25,13 @@ public sealed class FatVolume
 
     public int ClusterBytes => _bytesPerSector * _sectorsPerCluster;
 
-    public FatVolume(FileDescriptor fd, string where)
+    /// <param name="baseOffset">Where the partition starts in <paramref name="fd"/> (0 for a partition device; tests open whole disk images).</param>
+    public FatVolume(FileDescriptor fd, string where, long baseOffset = 0)
     {
         _fd = fd;
         _where = where;
         var boot = new byte[512];
-        if (fd.PRead(boot, 0) != 512) throw Bad("shorter than a boot sector");
+        if (fd.PRead(boot, baseOffset) != 512) throw Bad("shorter than a boot sector");
         if (boot[510] != 0x55 || boot[511] != 0xAA) throw Bad("no boot sector signature (0x55AA)");
         _bytesPerSector = BinaryPrimitives.ReadUInt16LittleEndian(boot.AsSpan(11));
         _sectorsPerCluster = boot[13];
@@ -48,13 +49,12 @@ public sealed class FatVolume
         long dataSectors = totalSectors - reserved - fats * fatSectors - rootDirSectors;
         _clusterCount = (uint)(dataSectors / _sectorsPerCluster);
         _fatBits = _clusterCount < 4085 ? 12 : _clusterCount < 65525 ? 16 : 32;
-        _fatOffset = (long)reserved * _bytesPerSector;
+        _fatOffset = baseOffset + (long)reserved * _bytesPerSector;
         _rootDirOffset = _fatOffset + fats * fatSectors * _bytesPerSector;
         _dataOffset = _rootDirOffset + rootDirSectors * _bytesPerSector;
         _rootCluster = _fatBits == 32 ? BinaryPrimitives.ReadUInt32LittleEndian(boot.AsSpan(44)) : 0;
     }
 
-    public static FatVolume Open(FileDescriptor fd) => new(fd, fd.Path);
 
     /// <summary>The extents holding the first <c>size</c> bytes of the file at <paramref name="path"/> ("grub/grubenv").</summary>
     public (IReadOnlyList<FileExtent> Extents, long Size) Locate(string path)

@@ -102,16 +102,25 @@ public sealed class EspEnvCopies : IEnvBlockCopies, IDisposable
     private readonly FileDescriptor _fd;
     private readonly IReadOnlyList<FileExtent>[] _extents = new IReadOnlyList<FileExtent>[2];
 
-    public EspEnvCopies(string device, bool writable)
+    /// <param name="baseOffset">Where the ESP starts in <paramref name="device"/>: 0 for the partition, its offset in a disk image.</param>
+    public EspEnvCopies(string device, bool writable, long baseOffset = 0)
     {
         _fd = FileDescriptor.Open(device, writable ? O_RDWR : O_RDONLY);
-        var fat = FatVolume.Open(_fd);
-        for (int i = 0; i < 2; i++)
+        try
         {
-            var (extents, size) = fat.Locate(Paths[i]);
-            if (size != GrubEnvironment.BlockSize)
-                throw new GrubEnvironmentException($"{device}: {Paths[i]} has {size} bytes, not {GrubEnvironment.BlockSize}");
-            _extents[i] = extents;
+            var fat = new FatVolume(_fd, device, baseOffset);
+            for (int i = 0; i < 2; i++)
+            {
+                var (extents, size) = fat.Locate(Paths[i]);
+                if (size != GrubEnvironment.BlockSize)
+                    throw new GrubEnvironmentException($"{device}: {Paths[i]} has {size} bytes, not {GrubEnvironment.BlockSize}");
+                _extents[i] = extents;
+            }
+        }
+        catch
+        {
+            _fd.Dispose();
+            throw;
         }
     }
 

@@ -17,13 +17,16 @@ public sealed class GrubEnvironment
     public const int BlockSize = 1024;
     public const string Header = "# GRUB Environment Block\n";
 
-    private readonly List<KeyValuePair<string, string>> _vars = new();
+    // Variables, and comment lines (Key null, Value the whole line): Debian's grub-editenv writes a
+    // "# WARNING" line after the header, and dropping it would move every variable.
+    private readonly List<KeyValuePair<string?, string>> _lines = new();
 
-    public IReadOnlyList<KeyValuePair<string, string>> Variables => _vars;
+    public IReadOnlyList<KeyValuePair<string, string>> Variables =>
+        _lines.Where(l => l.Key is not null).Select(l => new KeyValuePair<string, string>(l.Key!, l.Value)).ToList();
 
     public string? Get(string name)
     {
-        foreach (var kv in _vars) if (kv.Key == name) return kv.Value;
+        foreach (var kv in _lines) if (kv.Key == name) return kv.Value;
         return null;
     }
 
@@ -32,16 +35,16 @@ public sealed class GrubEnvironment
         if (name.Length == 0 || name.Contains('=') || name.Contains('\n') || name.Contains('#'))
             throw new ArgumentException($"'{name}' is not a valid grubenv variable name", nameof(name));
         if (value.Contains('\n')) throw new ArgumentException($"the value of {name} has a newline", nameof(value));
-        for (int i = 0; i < _vars.Count; i++)
-            if (_vars[i].Key == name) { _vars[i] = new(name, value); return this; }
-        _vars.Add(new(name, value));
+        for (int i = 0; i < _lines.Count; i++)
+            if (_lines[i].Key == name) { _lines[i] = new(name, value); return this; }
+        _lines.Add(new(name, value));
         return this;
     }
 
     public GrubEnvironment Clone()
     {
         var copy = new GrubEnvironment();
-        copy._vars.AddRange(_vars);
+        copy._lines.AddRange(_lines);
         return copy;
     }
 
@@ -68,6 +71,7 @@ public sealed class GrubEnvironment
                         if (b != (byte)'#') throw new GrubEnvironmentException($"{where}: padding at byte {pos} is not all '#'");
                     return env;
                 }
+                env._lines.Add(new(null, Encoding.UTF8.GetString(block.Slice(pos, nl))));
                 pos += nl + 1;
                 continue;
             }
@@ -81,7 +85,7 @@ public sealed class GrubEnvironment
                     throw new GrubEnvironmentException($"{where}: control byte 0x{b:x2} in the line at byte {pos}");
             string name = Encoding.UTF8.GetString(line[..eq]);
             if (env.Get(name) is not null) throw new GrubEnvironmentException($"{where}: variable {name} appears twice");
-            env._vars.Add(new(name, Unescape(Encoding.UTF8.GetString(line[(eq + 1)..]))));
+            env._lines.Add(new(name, Unescape(Encoding.UTF8.GetString(line[(eq + 1)..]))));
             pos += end + 1;
         }
         throw new GrubEnvironmentException($"{where}: no '#' padding at the end of the block");
@@ -91,7 +95,8 @@ public sealed class GrubEnvironment
     public byte[] Format()
     {
         var sb = new StringBuilder(Header);
-        foreach (var (name, value) in _vars) sb.Append(name).Append('=').Append(Escape(value)).Append('\n');
+        foreach (var (name, value) in _lines)
+            (name is null ? sb.Append(value) : sb.Append(name).Append('=').Append(Escape(value))).Append('\n');
         var content = Encoding.UTF8.GetBytes(sb.ToString());
         if (content.Length > BlockSize)
             throw new GrubEnvironmentException($"the variables take {content.Length} bytes; a GRUB environment block holds {BlockSize}");
@@ -106,5 +111,5 @@ public sealed class GrubEnvironment
 
     private static string Unescape(string v) => v.Contains('\\') ? v.Replace("\\\\", "\\") : v;
 
-    public override string ToString() => string.Join(' ', _vars.Select(kv => $"{kv.Key}={kv.Value}"));
+    public override string ToString() => string.Join(' ', Variables.Select(kv => $"{kv.Key}={kv.Value}"));
 }
