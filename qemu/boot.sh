@@ -20,6 +20,8 @@
 #   --snapshot              discard all disk writes (QEMU -snapshot)
 #   --no-reboot             exit QEMU instead of rebooting
 #   --forward HOST:GUEST    TCP 127.0.0.1:HOST -> guest GUEST (repeatable)
+#   --guestfwd GUEST:HOST   guest TCP 10.0.2.100:GUEST -> host 127.0.0.1:HOST (repeatable; a
+#                           loopback server on the host, e.g. upgrade bundles over http)
 #   --disk FILE             extra virtio-blk disk (repeatable; qcow2 by extension, else raw)
 #   --dry-run               print the QEMU command line and exit
 # Developer options (used by bench/boot for the kernel-only floor):
@@ -51,6 +53,7 @@ APPEND=""
 SNAPSHOT=0
 NO_REBOOT=0
 FORWARDS=()
+GUESTFWDS=()
 DISKS=()
 DRY_RUN=0
 EXTRA_QEMU=()
@@ -81,6 +84,7 @@ while [ $# -gt 0 ]; do
     --snapshot) SNAPSHOT=1; shift;;
     --no-reboot) NO_REBOOT=1; shift;;
     --forward) need "$@"; FORWARDS+=("$2"); shift 2;;
+    --guestfwd) need "$@"; GUESTFWDS+=("$2"); shift 2;;
     --disk) need "$@"; DISKS+=("$2"); shift 2;;
     --dry-run) DRY_RUN=1; shift;;
     --qemu-arg) need "$@"; EXTRA_QEMU+=("$2"); shift 2;;
@@ -193,6 +197,10 @@ net="user,id=n0,restrict=on"
 for f in "${FORWARDS[@]+"${FORWARDS[@]}"}"; do
   [[ $f =~ ^([0-9]+):([0-9]+)$ ]] || die "--forward wants HOSTPORT:GUESTPORT, got '$f'"
   net+=",hostfwd=tcp:127.0.0.1:${BASH_REMATCH[1]}-:${BASH_REMATCH[2]}"
+done
+for f in "${GUESTFWDS[@]+"${GUESTFWDS[@]}"}"; do
+  [[ $f =~ ^([0-9]+):([0-9]+)$ ]] || die "--guestfwd wants GUESTPORT:HOSTPORT, got '$f'"
+  net+=",guestfwd=tcp:10.0.2.100:${BASH_REMATCH[1]}-tcp:127.0.0.1:${BASH_REMATCH[2]}"
 done
 q+=(-netdev "$net" -device virtio-net-pci,netdev=n0,romfile=)
 q+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=rng0)

@@ -161,3 +161,31 @@ public sealed class EspEnvCopies : IEnvBlockCopies, IDisposable
 
     public void Dispose() => _fd.Dispose();
 }
+
+/// <summary>
+/// Test hook for power-cut tests (BERTH_TEST_PAUSE_BEFORE_ENV_WRITE=N): before the N-th block
+/// write of this process it says so on stderr and waits, so a test can cut the power exactly
+/// between two grubenv writes. Not set, it is not in the path at all.
+/// </summary>
+public sealed class PausingEnvCopies(IEnvBlockCopies inner, int pauseBefore) : IEnvBlockCopies
+{
+    public const string Variable = "BERTH_TEST_PAUSE_BEFORE_ENV_WRITE";
+    private int _writes;
+
+    public static IEnvBlockCopies Wrap(IEnvBlockCopies inner) =>
+        int.TryParse(Environment.GetEnvironmentVariable(Variable), out int n) && n > 0 ? new PausingEnvCopies(inner, n) : inner;
+
+    public string Describe(int copy) => inner.Describe(copy);
+    public byte[] Read(int copy) => inner.Read(copy);
+
+    public void Write(int copy, byte[] block)
+    {
+        if (++_writes == pauseBefore)
+        {
+            Console.Error.WriteLine($"berth-test: paused before grubenv write {_writes} ({Describe(copy)})");
+            Console.Error.Flush();
+            Thread.Sleep(TimeSpan.FromMinutes(10));
+        }
+        inner.Write(copy, block);
+    }
+}

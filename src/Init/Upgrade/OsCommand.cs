@@ -76,7 +76,8 @@ public static class OsCommand
         var slots = SlotLayout.ForSystem();
         string running = OsRelease.VersionId("/etc/os-release") ?? "0";
         using var copies = EspEnvCopies.OpenSystem(writable: true);
-        var installer = new UpgradeInstaller(slots, new GrubEnvStore(copies), BundleVerifier.ForSystem(), Console.Out, () => running);
+        var installer = new UpgradeInstaller(slots, new GrubEnvStore(PausingEnvCopies.Wrap(copies)), BundleVerifier.ForSystem(),
+            Console.Out, () => running);
         UpgradeInstaller.Result result;
         try
         {
