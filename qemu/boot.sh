@@ -12,6 +12,7 @@
 #   --serial-file FILE      serial console to FILE (default: stdio, Ctrl-A X quits,
 #                           Ctrl-A C toggles the HMP monitor)
 #   --agent-socket PATH     virtio-serial port org.berth.agent on a unix socket (server, nowait)
+#   --agent-tcp PORT        the same agent port on TCP 127.0.0.1:PORT (scripts: bash /dev/tcp)
 #   --monitor-socket PATH   QMP (JSON) monitor on a unix socket (server, nowait)
 #   --timeout SEC           SIGKILL QEMU after SEC seconds (exit status 137)
 #   --append "ARGS"         extra kernel arguments (repeatable), passed as SMBIOS type 11
@@ -47,6 +48,7 @@ MEMORY=512
 SMP=1
 SERIAL_FILE=""
 AGENT_SOCKET=""
+AGENT_TCP=""
 MONITOR_SOCKET=""
 TIMEOUT=""
 APPEND=""
@@ -77,6 +79,7 @@ while [ $# -gt 0 ]; do
     --smp) need "$@"; SMP=$2; shift 2;;
     --serial-file) need "$@"; SERIAL_FILE=$2; shift 2;;
     --agent-socket) need "$@"; AGENT_SOCKET=$2; shift 2;;
+    --agent-tcp) need "$@"; AGENT_TCP=$2; shift 2;;
     --monitor-socket) need "$@"; MONITOR_SOCKET=$2; shift 2;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2;;
     --append) need "$@"; add_append "$2"; shift 2;;
@@ -208,6 +211,11 @@ q+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=
 if [ -n "$AGENT_SOCKET" ]; then
   q+=(-device virtio-serial-pci
       -chardev "socket,id=agent,path=$(qesc "$AGENT_SOCKET"),server=on,wait=off"
+      -device virtserialport,chardev=agent,name=org.berth.agent)
+elif [ -n "$AGENT_TCP" ]; then
+  is_uint "$AGENT_TCP" || die "--agent-tcp wants a port number"
+  q+=(-device virtio-serial-pci
+      -chardev "socket,id=agent,host=127.0.0.1,port=$AGENT_TCP,server=on,wait=off"
       -device virtserialport,chardev=agent,name=org.berth.agent)
 fi
 if [ -n "$MONITOR_SOCKET" ]; then
