@@ -203,7 +203,8 @@ for f in "${FORWARDS[@]+"${FORWARDS[@]}"}"; do
 done
 for f in "${GUESTFWDS[@]+"${GUESTFWDS[@]}"}"; do
   [[ $f =~ ^([0-9]+):([0-9]+)$ ]] || die "--guestfwd wants GUESTPORT:HOSTPORT, got '$f'"
-  net+=",guestfwd=tcp:10.0.2.100:${BASH_REMATCH[1]}-tcp:127.0.0.1:${BASH_REMATCH[2]}"
+  # cmd: one netcat per guest connection (a tcp: chardev would carry one connection for QEMU's whole life)
+  net+=",guestfwd=tcp:10.0.2.100:${BASH_REMATCH[1]}-cmd:busybox nc 127.0.0.1 ${BASH_REMATCH[2]}"
 done
 q+=(-netdev "$net" -device virtio-net-pci,netdev=n0,romfile=)
 q+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=rng0)

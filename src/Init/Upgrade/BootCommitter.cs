@@ -71,7 +71,7 @@ public sealed class BootCommitter
         {
             copies = _openEnv();
             var store = new GrubEnvStore(copies);
-            if (store.Repair() is { } repaired) _warn($"grubenv: {repaired}");
+            if (store.Repair() is { } repaired) (repaired.WasCorrupt ? _warn : _info)($"grubenv: {repaired.Message}");
             var state = store.Load().State;
             NoteFallback(state);
             if (state[_booted].Ok)

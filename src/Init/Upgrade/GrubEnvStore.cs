@@ -71,19 +71,22 @@ public sealed class GrubEnvStore
         return AbState.From(next);
     }
 
+    /// <summary>What <see cref="Repair"/> did: a routine sync (GRUB counted a try in the first copy only) or a restore of a corrupt copy.</summary>
+    public sealed record Repaired(string Message, bool WasCorrupt);
+
     /// <summary>
-    /// Brings both copies to the one GRUB reads (a boot-time repair: GRUB counted a try in one copy
-    /// only, or a cut tore one). Returns what was done, or null when both already agree.
+    /// Brings both copies to the one GRUB reads (at boot: GRUB counted a try in one copy only, or
+    /// a cut tore one). Returns what was done, or null when both already agree.
     /// </summary>
-    public string? Repair()
+    public Repaired? Repair()
     {
         var current = Load();
         int other = 1 - current.Copy;
         if (SameAs(other, current.Raw)) return null;
         _copies.Write(other, current.Raw);
         return current.Copy == 0
-            ? $"{_copies.Describe(1)} brought up to date with {_copies.Describe(0)}"
-            : $"{_copies.Describe(0)} was invalid ({string.Join("; ", current.Problems)}); restored from {_copies.Describe(1)}";
+            ? new Repaired($"{_copies.Describe(1)} brought up to date with {_copies.Describe(0)}", false)
+            : new Repaired($"{_copies.Describe(0)} was invalid ({string.Join("; ", current.Problems)}); restored from {_copies.Describe(1)}", true);
     }
 
     private bool SameAs(int copy, byte[] raw)

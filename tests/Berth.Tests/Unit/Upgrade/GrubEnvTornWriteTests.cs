@@ -127,7 +127,10 @@ public sealed class GrubEnvTornWriteTests
         var loaded = store.Load();
         Assert.Equal(1, loaded.Copy);
         Assert.Contains("header", loaded.Problems.Single());
-        Assert.Contains("restored from grubenv.bak", store.Repair());
+        var repaired = store.Repair();
+        Assert.NotNull(repaired);
+        Assert.True(repaired.WasCorrupt);
+        Assert.Contains("restored from grubenv.bak", repaired.Message);
         Assert.Equal(disk.Blocks[1], disk.Blocks[0]);
         Assert.Null(store.Repair());
     }
