@@ -112,8 +112,17 @@ public sealed class BootCommitter
     private void NoteFallback(AbState state)
     {
         var last = UpgradeHistory.Last();
-        if (last is not { Result: "installed" } || last.Slot.Length != 1) return;
+        if (last is not { Result: "installed" or "writing" } || last.Slot.Length != 1) return;
         char slot = last.Slot[0];
+        if (last.Result == "writing")
+        {
+            // the upgrade process never finished: a power cut or crash while the slot was written
+            last.Result = "failed";
+            last.Detail = $"interrupted while writing slot {slot} (power cut or crash); slot {slot} stays marked bad";
+            _warn("upgrade " + last.Detail);
+            UpgradeHistory.TrySave(last, _warn);
+            return;
+        }
         if (slot == _booted) return;
         if (state[slot].Bootable) return;
         last.Result = "failed";

@@ -83,7 +83,7 @@ public static class OsCommand
         {
             result = installer.Install(new BundleSource(location), new UpgradeOptions { Force = force, Reboot = reboot, Progress = progress });
         }
-        catch (BundleException e) when (UpgradeHistory.Last() is not { Result: "writing" or "failed" } last || last.Source != location)
+        catch (BundleException e) when (!installer.TouchedDisk)
         {
             // refused before the disk was touched: say so in the history too
             UpgradeHistory.TrySave(new UpgradeRecord

@@ -37,6 +37,9 @@ public sealed class UpgradeInstaller
 
     public sealed record Result(char Slot, string Version, TimeSpan Elapsed);
 
+    /// <summary>True once grubenv or the slot was written: a failure before that was a refusal.</summary>
+    public bool TouchedDisk { get; private set; }
+
     public Result Install(BundleSource source, UpgradeOptions options)
     {
         var clock = Stopwatch.StartNew();
@@ -74,6 +77,7 @@ public sealed class UpgradeInstaller
         UpgradeHistory.TrySave(record, _out.WriteLine);
 
         // (2) the target stops being a fallback before its content changes
+        TouchedDisk = true;
         _env.Update(e => AbState.Apply(e, target, new SlotFlags(false, 0)));
 
         try

@@ -213,6 +213,9 @@ public sealed class UpgradeTests : IClassFixture<UpgradeBundles>
             Assert.Equal(token, guest.Check("cat /var/lib/berth/token").Trim());
             if (now == target)
                 WaitForStatus(guest, SlotLine(now, "0.2.0", true, "committed"), TimeSpan.FromSeconds(90));
+            else // the attempt is on record as interrupted, and the target is not bootable
+                Assert.Matches(new Regex($@"^slot {target}: .*OK=0 TRIES=0 bad", RegexOptions.Multiline),
+                    WaitForStatus(guest, $"result=failed .*interrupted while writing slot {target}", TimeSpan.FromSeconds(30)));
         }
     }
 }
