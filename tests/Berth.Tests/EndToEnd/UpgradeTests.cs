@@ -181,11 +181,12 @@ public sealed class UpgradeTests : IClassFixture<UpgradeBundles>
         // upgrade (1, 2: mark the target bad; 3, 4: activate it), "write+ms" = that long into the slot write.
         var cuts = new (string Point, char Expected)[]
         {
-            ("write+0", 'A'), ("write+400", 'A'), ("write+800", 'A'), ("write+1200", 'A'), ("write+1800", 'A'),
+            ("write+0", 'A'), ("write+150", 'A'), ("write+300", 'A'), ("write+500", 'A'), ("write+800", 'A'),
             ("pause1", 'A'), ("pause2", 'A'), ("pause3", 'A'), ("pause4", 'B'), ("installed", 'B'),
         };
-        foreach (var (point, expected) in cuts)
+        foreach (var (point, planned) in cuts)
         {
+            char expected = planned;
             char booted = guest.Check("cat /run/berth/slot").Trim()[0];
             char target = AbState.Other(booted);
             string env = point.StartsWith("pause", StringComparison.Ordinal)
@@ -201,12 +202,16 @@ public sealed class UpgradeTests : IClassFixture<UpgradeBundles>
             else
                 guest.WaitForSerial(new Regex($@"paused before grubenv write {point[5..]}"), TimeSpan.FromSeconds(120), point);
             guest.PowerCut();
+            // On a fast day the whole upgrade fits in a timed cut's delay: then it was activated
+            // (the CLI says so right after the activating write) and the target must boot.
+            bool activated = guest.SerialLog.Contains($"installed 0.2.0 in slot {target}", StringComparison.Ordinal);
+            if (activated) expected = 'B';
 
             guest.Restart();
             guest.WaitForReady(Boot);
             char now = guest.Check("cat /run/berth/slot").Trim()[0];
             char want = expected == 'A' ? booted : target; // 'A' = the slot that ran the upgrade, 'B' = its target
-            outcomes.Add($"{point}: {booted}->{now}");
+            outcomes.Add($"{point}: {booted}->{now}{(activated && point.StartsWith("write+", StringComparison.Ordinal) ? " (upgrade had finished)" : "")}");
             Assert.True(now == want, $"after a cut at {point} slot {now} booted, expected {want}; so far: {string.Join(", ", outcomes)}");
             var status = WaitForStatus(guest, "copies agree", TimeSpan.FromSeconds(30));
             Assert.DoesNotContain("invalid", status);
