@@ -4,6 +4,8 @@
 #   make image   build/berth.img (image-build/mkimage.sh)
 #   make run     deps + build + image + qemu/boot.sh  (BOOT_ARGS="--firmware uefi ...")
 #   make bench   bench/boot (BENCH_ARGS="-n 5")
+#   make bundle  build/berth-$(VERSION).bundle, signed with KEY (default: build/keys/bundle.key, made
+#                on first use, never committed): make bundle VERSION=1.2.3 KEY=/path/key.pem
 #   make test    image + dotnet test
 #   make clean
 SHELL := /bin/bash
@@ -17,6 +19,12 @@ BIN        := $(BUILD)/bin
 IMAGE      := $(BUILD)/berth.img
 BOOT_ARGS  ?=
 BENCH_ARGS ?=
+# upgrade bundles: version (default: the VERSION file) and signing key
+VERSION    ?= $(shell tr -d ' \n' < VERSION)
+BUILD_KEY  := $(BUILD)/keys/bundle.key
+KEY        ?= $(BUILD_KEY)
+PUBKEY     := $(BUILD)/keys/bundle.pem
+BUNDLE     := $(BUILD)/berth-$(VERSION).bundle
 
 ENTRY_POINTS := init berth-runtime syslogd devmgr console netconf ntpd acpid
 
@@ -25,14 +33,14 @@ SRCS := $(shell find src -type d \( -name bin -o -name obj \) -prune -o -type f 
           \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' \) -print 2>/dev/null) \
         $(wildcard Directory.Build.props Directory.Build.targets Directory.Packages.props NativeAOT.props global.json VERSION)
 
-IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub.cfg VERSION \
+IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub.cfg VERSION $(PUBKEY) \
                 $(wildcard /boot/vmlinuz-*)
 
 DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static squashfs-tools e2fsprogs \
                 dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
                 crun runc umoci skopeo time dnsmasq-base
 
-.PHONY: all deps check-dotnet build image run bench test clean
+.PHONY: all deps check-dotnet build image bundle keys run bench test clean
 
 all: image
 
@@ -67,7 +75,25 @@ $(BIN)/berth: $(PUBLISH)/berth
 image: $(IMAGE)
 
 $(IMAGE): $(BIN)/berth $(IMAGE_INPUTS)
-	image-build/mkimage.sh --bin $(BIN) --out $@
+	image-build/mkimage.sh --bin $(BIN) --out $@ --pubkey $(PUBKEY)
+
+# The build key is made once under build/ (never committed). The image trusts the public half of
+# KEY: a real key given with KEY=... is baked into images built with the same KEY.
+keys: $(PUBKEY)
+
+$(BUILD_KEY):
+	@mkdir -p $(dir $@)
+	umask 077 && openssl ecparam -name prime256v1 -genkey -noout -out $@.tmp && mv $@.tmp $@
+
+$(PUBKEY): $(KEY)
+	@mkdir -p $(dir $@)
+	openssl ec -in $(KEY) -pubout -out $@.tmp 2>/dev/null && mv $@.tmp $@
+
+bundle: $(BIN)/berth $(IMAGE_INPUTS)
+	image-build/mkimage.sh --bin $(BIN) --version $(VERSION) --pubkey $(PUBKEY) \
+	  --slot-only $(BUILD)/slot-$(VERSION).sqfs $(MKIMAGE_ARGS)
+	image-build/mkbundle.sh --image $(BUILD)/slot-$(VERSION).sqfs --version $(VERSION) --key $(KEY) --out $(BUNDLE)
+	@rm -f $(BUILD)/slot-$(VERSION).sqfs
 
 run: deps build image
 	qemu/boot.sh --image $(IMAGE) $(BOOT_ARGS)

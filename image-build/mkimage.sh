@@ -3,6 +3,12 @@
 #
 #   image-build/mkimage.sh [--bin DIR] [--out FILE] [--version V] [--kernel-version K]
 #                          [--initrd-compression zstd|gzip] [--keep-work]
+#                          [--pubkey PEM]... [--compatible C] [--slot-only FILE] [--test-break-init]
+#
+# --pubkey: public key(s) that sign upgrade bundles, baked into /usr/share/berth/keys (default
+# build/keys/bundle.pem). --slot-only FILE: build only the slot squashfs (what a bundle carries)
+# and write it to FILE. --test-break-init (tests only): the initramfs /init exits at once, so the
+# kernel panics and reboots (panic=10): a slot that never comes up.
 #
 # No loop devices, no mounts: every partition is built as a file and dd'ed into
 # the disk file at its offset. Reproducible: the same inputs give a byte-identical
@@ -24,6 +30,10 @@ KVER=""
 # 17% smaller (4.5 vs 5.4 MB), which GRUB reads ~0.15 s faster from the slot. -> zstd.
 INITRD_COMP="${BERTH_INITRD_COMPRESSION:-zstd}"
 KEEP_WORK=0
+PUBKEYS=()
+COMPATIBLE=berth-x86_64
+SLOT_ONLY=""
+BREAK_INIT=0
 
 usage() { awk 'NR>=2 && /^#/ { sub(/^# ?/, ""); print; next } NR>=2 { exit }' "$0"; }
 while [ $# -gt 0 ]; do
@@ -34,6 +44,10 @@ while [ $# -gt 0 ]; do
     --kernel-version) KVER=$2; shift 2;;
     --initrd-compression) INITRD_COMP=$2; shift 2;;
     --keep-work) KEEP_WORK=1; shift;;
+    --pubkey) PUBKEYS+=("$2"); shift 2;;
+    --compatible) COMPATIBLE=$2; shift 2;;
+    --slot-only) SLOT_ONLY=$(realpath -m "$2"); shift 2;;
+    --test-break-init) BREAK_INIT=1; shift;;
     -h|--help) usage; exit 0;;
     *) echo "mkimage: unknown argument: $1" >&2; usage >&2; exit 2;;
   esac
@@ -68,6 +82,15 @@ MODDIR=/lib/modules/$KVER
 [ -d "$MODDIR" ] || die "missing $MODDIR"
 BERTH_BIN="$BIN_DIR/berth"
 [ -f "$BERTH_BIN" ] || die "missing $BERTH_BIN (run 'make build')"
+[ ${#PUBKEYS[@]} -gt 0 ] || PUBKEYS=("$REPO/build/keys/bundle.pem")
+for k in "${PUBKEYS[@]}"; do
+  [ -f "$k" ] || die "missing bundle public key $k (make keys, or --pubkey PEM)"
+  grep -q 'BEGIN PUBLIC KEY' "$k" || die "$k is not a PEM public key"
+done
+LIBSSL_DIR=/usr/lib/x86_64-linux-gnu
+for l in libssl.so.3 libcrypto.so.3; do
+  [ -f "$LIBSSL_DIR/$l" ] || die "missing $LIBSSL_DIR/$l (install libssl3)"
+done
 case "$INITRD_COMP" in zstd|gzip) ;; *) die "--initrd-compression must be zstd or gzip";; esac
 BUSYBOX=$(command -v busybox)
 case "$(ldd "$BUSYBOX" 2>&1)" in *"not a dynamic executable"*) ;; *) die "$BUSYBOX is not static (install busybox-static)";; esac
@@ -197,6 +220,10 @@ IR=$WORK/initramfs
 mkdir -p "$IR"/{bin,dev,etc,proc,sys,newroot,run,tmp,lib,lib64}
 chmod 1777 "$IR/tmp"
 install_with_libs "$IR" "$BERTH_BIN" /init
+if [ "$BREAK_INIT" = 1 ]; then
+  log "initramfs: --test-break-init: /init exits at once"
+  printf '#!/bin/sh\necho "berth-test: this init is broken on purpose"\nexit 1\n' > "$IR/init"
+fi
 chmod 0755 "$IR/init"
 install_file "$IR" "$BUSYBOX" /bin/busybox
 ln -s busybox "$IR/bin/sh"
@@ -245,6 +272,16 @@ for s in $SERVICE_BUNDLES; do
     mkdir -p "$R/usr/share/berth/services/$s/rootfs/$d"
   done
 done
+
+# OpenSSL: .NET's System.Security.Cryptography dlopens libssl.so.3/libcrypto.so.3 at run time
+# (SHA-256 and the ECDSA check of upgrade bundles); ldd of berth does not show them.
+for l in libssl.so.3 libcrypto.so.3; do
+  install_with_libs "$R" "$LIBSSL_DIR/$l" "/lib/x86_64-linux-gnu/$l"
+done
+# upgrade bundles: the keys that may sign them, and the string they must be compatible with
+mkdir -p "$R/usr/share/berth/keys"
+for k in "${PUBKEYS[@]}"; do cp "$k" "$R/usr/share/berth/keys/$(basename "$k" .pem).pem"; done
+echo "$COMPATIBLE" > "$R/usr/share/berth/compatible"
 
 # busybox: applets in /bin and /sbin, except init/linuxrc and names that are berth entry points
 install_file "$R" "$BUSYBOX" /bin/busybox
@@ -339,6 +376,12 @@ env -u SOURCE_DATE_EPOCH mksquashfs "$R" "$SLOT" -noappend -comp lzo -b 131072 -
 slot_bytes=$(stat -c %s "$SLOT")
 log "slot: $slot_bytes bytes"
 [ "$slot_bytes" -le $((SLOT_SIZE * MiB)) ] || die "slot image ($slot_bytes) larger than the ${SLOT_SIZE} MiB partition"
+if [ -n "$SLOT_ONLY" ]; then
+  mkdir -p "$(dirname "$SLOT_ONLY")"
+  cp "$SLOT" "$SLOT_ONLY.tmp" && mv -f "$SLOT_ONLY.tmp" "$SLOT_ONLY"
+  log "done: slot image $SLOT_ONLY ($slot_bytes bytes, version $VERSION)"
+  exit 0
+fi
 
 # ================================================================ GRUB
 log "grub: core.img (i386-pc) and BOOTX64.EFI (x86_64-efi)"
@@ -352,7 +395,8 @@ core_bytes=$(stat -c %s "$WORK/core.img")
 
 # grubenv: 1024-byte block, created at build time (GRUB's save_env cannot create or grow it)
 grub-editenv "$WORK/grubenv" create
-grub-editenv "$WORK/grubenv" set "ORDER=A B" A_OK=1 B_OK=0 A_TRIES=0 B_TRIES=0
+# This order is part of the torn-write argument (GrubEnvStore): OK before TRIES before ORDER.
+grub-editenv "$WORK/grubenv" set A_OK=1 B_OK=0 A_TRIES=0 B_TRIES=0 "ORDER=A B"
 [ "$(stat -c %s "$WORK/grubenv")" = 1024 ] || die "grubenv is not 1024 bytes"
 cp "$WORK/grubenv" "$WORK/grubenv.bak"
 

@@ -12,6 +12,7 @@
 #   --serial-file FILE      serial console to FILE (default: stdio, Ctrl-A X quits,
 #                           Ctrl-A C toggles the HMP monitor)
 #   --agent-socket PATH     virtio-serial port org.berth.agent on a unix socket (server, nowait)
+#   --agent-tcp PORT        the same agent port on TCP 127.0.0.1:PORT (scripts: bash /dev/tcp)
 #   --monitor-socket PATH   QMP (JSON) monitor on a unix socket (server, nowait)
 #   --timeout SEC           SIGKILL QEMU after SEC seconds (exit status 137)
 #   --append "ARGS"         extra kernel arguments (repeatable), passed as SMBIOS type 11
@@ -20,6 +21,8 @@
 #   --snapshot              discard all disk writes (QEMU -snapshot)
 #   --no-reboot             exit QEMU instead of rebooting
 #   --forward HOST:GUEST    TCP 127.0.0.1:HOST -> guest GUEST (repeatable)
+#   --guestfwd GUEST:HOST   guest TCP 10.0.2.100:GUEST -> host 127.0.0.1:HOST (repeatable; a
+#                           loopback server on the host, e.g. upgrade bundles over http)
 #   --disk FILE             extra virtio-blk disk (repeatable; qcow2 by extension, else raw)
 #   --cloud-config FILE     attach a NoCloud seed disk (vfat labelled cidata) with FILE as
 #                           user-data and a meta-data holding the instance-id
@@ -49,12 +52,14 @@ MEMORY=512
 SMP=1
 SERIAL_FILE=""
 AGENT_SOCKET=""
+AGENT_TCP=""
 MONITOR_SOCKET=""
 TIMEOUT=""
 APPEND=""
 SNAPSHOT=0
 NO_REBOOT=0
 FORWARDS=()
+GUESTFWDS=()
 DISKS=()
 DRY_RUN=0
 CLOUD_CONFIG=""
@@ -81,6 +86,7 @@ while [ $# -gt 0 ]; do
     --smp) need "$@"; SMP=$2; shift 2;;
     --serial-file) need "$@"; SERIAL_FILE=$2; shift 2;;
     --agent-socket) need "$@"; AGENT_SOCKET=$2; shift 2;;
+    --agent-tcp) need "$@"; AGENT_TCP=$2; shift 2;;
     --monitor-socket) need "$@"; MONITOR_SOCKET=$2; shift 2;;
     --timeout) need "$@"; TIMEOUT=$2; shift 2;;
     --append) need "$@"; add_append "$2"; shift 2;;
@@ -88,6 +94,7 @@ while [ $# -gt 0 ]; do
     --snapshot) SNAPSHOT=1; shift;;
     --no-reboot) NO_REBOOT=1; shift;;
     --forward) need "$@"; FORWARDS+=("$2"); shift 2;;
+    --guestfwd) need "$@"; GUESTFWDS+=("$2"); shift 2;;
     --disk) need "$@"; DISKS+=("$2"); shift 2;;
     --cloud-config) need "$@"; CLOUD_CONFIG=$2; shift 2;;
     --instance-id) need "$@"; INSTANCE_ID=$2; shift 2;;
@@ -221,12 +228,22 @@ for f in "${FORWARDS[@]+"${FORWARDS[@]}"}"; do
   [[ $f =~ ^([0-9]+):([0-9]+)$ ]] || die "--forward wants HOSTPORT:GUESTPORT, got '$f'"
   net+=",hostfwd=tcp:127.0.0.1:${BASH_REMATCH[1]}-:${BASH_REMATCH[2]}"
 done
+for f in "${GUESTFWDS[@]+"${GUESTFWDS[@]}"}"; do
+  [[ $f =~ ^([0-9]+):([0-9]+)$ ]] || die "--guestfwd wants GUESTPORT:HOSTPORT, got '$f'"
+  # cmd: one netcat per guest connection (a tcp: chardev would carry one connection for QEMU's whole life)
+  net+=",guestfwd=tcp:10.0.2.100:${BASH_REMATCH[1]}-cmd:busybox nc 127.0.0.1 ${BASH_REMATCH[2]}"
+done
 q+=(-netdev "$net" -device virtio-net-pci,netdev=n0,romfile=)
 q+=(-object rng-random,id=rng0,filename=/dev/urandom -device virtio-rng-pci,rng=rng0)
 
 if [ -n "$AGENT_SOCKET" ]; then
   q+=(-device virtio-serial-pci
       -chardev "socket,id=agent,path=$(qesc "$AGENT_SOCKET"),server=on,wait=off"
+      -device virtserialport,chardev=agent,name=org.berth.agent)
+elif [ -n "$AGENT_TCP" ]; then
+  is_uint "$AGENT_TCP" || die "--agent-tcp wants a port number"
+  q+=(-device virtio-serial-pci
+      -chardev "socket,id=agent,host=127.0.0.1,port=$AGENT_TCP,server=on,wait=off"
       -device virtserialport,chardev=agent,name=org.berth.agent)
 fi
 if [ -n "$MONITOR_SOCKET" ]; then

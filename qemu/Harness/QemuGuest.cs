@@ -114,6 +114,22 @@ public sealed class QemuGuest : IDisposable
 
     public StringBuilder QemuStderr { get; private set; } = new();
 
+    /// <summary>
+    /// Boots the same disk again in a new QEMU (after <see cref="PowerCut"/> or a poweroff): the
+    /// serial log starts afresh and the agent is reconnected.
+    /// </summary>
+    public QemuGuest Restart()
+    {
+        PowerCut();
+        _agent?.Dispose();
+        _agent = null;
+        _agentBuffer.Clear();
+        if (File.Exists(SerialLogPath))
+            File.Move(SerialLogPath, Path.Combine(_dir, $"serial-{DateTime.UtcNow:HHmmssfff}.log"));
+        _serialConsumed = 0;
+        return Start();
+    }
+
     public bool HasExited => _qemu?.HasExited ?? true;
 
     public int? ExitCode => _qemu is { HasExited: true } p ? p.ExitCode : null;

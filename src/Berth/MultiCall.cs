@@ -47,6 +47,7 @@ public static class MultiCall
 
                       version        print the OS version
                       config ...     validate, get, set, export cloud-config (berth config help)
+                      os ...         A/B upgrades: os upgrade FILE|URL, os status, os rollback
                     """ + Berth.Init.Cli.ServiceCli.Usage + """
                       init           PID 1 (started by the kernel; also as /sbin/init)
                       runtime ...    the OCI runtime (runc's command line; also as berth-runtime)

@@ -20,6 +20,8 @@ public sealed class KernelCommandLine
         ["berth.device_timeout"] = "seconds to wait for the boot disk (default 10)",
         ["berth.shutdown_grace"] = "seconds between SIGTERM and SIGKILL at shutdown (default 5)",
         ["berth.services_timeout"] = "seconds the ready line waits for the system services to be running and healthy (default 60)",
+        ["berth.health_timeout"] = "seconds a trial boot (A/B upgrade) has to become healthy before it is given up (default 120)",
+        ["berth.health_settle"] = "seconds every service must run before a trial boot counts as healthy (default 5)",
         ["berth.debug"] = "1: log every step on the console",
         ["berth.console"] = "tty for the login console (default: the last console= of the command line)",
     };

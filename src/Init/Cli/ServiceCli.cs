@@ -19,7 +19,7 @@ public static class ServiceCli
           start|stop|restart SERVICE
           logs [-f] [-n N] SERVICE     a service's output (/var/log/berth/SERVICE.log)
           boot timeline [--json]       every boot step and service: start and duration
-          os version|reboot|poweroff
+          os version|reboot|poweroff   (and os upgrade|status|rollback)
         """;
 
     public static int Run(string[] args)
@@ -208,7 +208,8 @@ public static class ServiceCli
                 Console.WriteLine(r.Message);
                 return 0;
             default:
-                return UsageError("os: version, reboot or poweroff");
+                // upgrade, status, rollback: the A/B upgrade commands.
+                return Upgrade.OsCommand.Run(args);
         }
     }
 }

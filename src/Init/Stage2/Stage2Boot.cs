@@ -94,6 +94,7 @@ public sealed class Stage2Boot
         ReportReady(readyMs);
         _timeline.Step("console", StartConsole);
         _cloudConfig.RunOncePerInstanceInBackground();
+        StartBootCommit();
 
         switch (_cmdline.Get("berth.on_ready"))
         {
@@ -107,6 +108,18 @@ public sealed class Stage2Boot
         _shutdownRequested.Wait();
         var grace = TimeSpan.FromSeconds(_cmdline.GetInt("berth.shutdown_grace", 5));
         new ShutdownSequencer(_supervisor, grace).Run(_action, _reason);
+    }
+
+    /// <summary>A/B: commit this slot once the boot is healthy, or give it up so GRUB falls back.</summary>
+    private void StartBootCommit()
+    {
+        if (_cmdline.Get("berth.slot") is not ({ Length: 1 } slot and ("A" or "B"))) return;
+        var health = new Upgrade.SupervisorBootHealth(_supervisor, TimeSpan.FromSeconds(_cmdline.GetInt("berth.health_settle", 5)));
+        Upgrade.BootCommitter.StartInBackground(new Upgrade.BootCommitter(
+            () => Upgrade.EspEnvCopies.OpenSystem(writable: true),
+            slot[0], Upgrade.OsRelease.VersionId("/etc/os-release") ?? "unknown", health,
+            TimeSpan.FromSeconds(_cmdline.GetInt("berth.health_timeout", 120)),
+            reason => RequestShutdown(PowerAction.Reboot, reason), BootLog.Info, BootLog.Warn));
     }
 
     private void SetHostname()

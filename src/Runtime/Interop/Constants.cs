@@ -55,6 +55,9 @@ public static class Consts
     // prctl
     public const int PR_SET_NAME = 15, PR_SET_CHILD_SUBREAPER = 36;
 
+    // posix_fadvise
+    public const int POSIX_FADV_DONTNEED = 4;
+
     // fcntl
     public const int F_SETFD = 2, FD_CLOEXEC = 1;
 

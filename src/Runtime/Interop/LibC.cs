@@ -33,6 +33,10 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int FSync(int fd);
 
+    // returns the error number (not -1 + errno)
+    [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
+    internal static partial int PosixFadvise(int fd, long offset, long len, int advice);
+
     [LibraryImport(Lib, EntryPoint = "dup2", SetLastError = true)]
     internal static partial int Dup2(int oldfd, int newfd);
 

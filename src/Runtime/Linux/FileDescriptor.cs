@@ -86,6 +86,13 @@ public sealed class FileDescriptor : SafeHandleMinusOneIsInvalid
         }
     }
 
+    /// <summary>Drops this file's clean cached pages, so the next read comes from the device (read-back checks).</summary>
+    public void DropCachedPages()
+    {
+        int err = LibC.PosixFadvise(Fd, 0, 0, POSIX_FADV_DONTNEED);
+        if (err != 0) throw new SyscallException("posix_fadvise DONTNEED", Path, err);
+    }
+
     public void FSync() => SyscallException.Check(LibC.FSync(Fd), "fsync", Path);
 
     /// <summary>fdatasync: the data and what is needed to read it back (size), not the timestamps.</summary>

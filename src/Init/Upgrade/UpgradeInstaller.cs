@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Berth.Init.Upgrade;
+
+public sealed class UpgradeOptions
+{
+    public bool Force { get; init; }
+    public bool Reboot { get; init; } = true;
+    public bool? Progress { get; init; }
+}
+
+/// <summary>
+/// Installs a bundle into the slot that did not boot. Order of work, each step only after the one
+/// before succeeded: (1) check the signature, compatible string, version and size, then hash the
+/// whole image without writing anything; (2) mark the target slot bad in grubenv; (3) stream the
+/// image into the slot while hashing it again, fsync, read it back from the device; (4) one grubenv
+/// write that makes the slot the next boot, on trial. A failure at any step leaves the booted slot
+/// first in ORDER and committed, so the machine keeps booting what it runs now.
+/// </summary>
+public sealed class UpgradeInstaller
+{
+    private readonly SlotLayout _slots;
+    private readonly GrubEnvStore _env;
+    private readonly BundleVerifier _verifier;
+    private readonly TextWriter _out;
+    private readonly Func<string> _runningVersion;
+
+    public UpgradeInstaller(SlotLayout slots, GrubEnvStore env, BundleVerifier verifier, TextWriter output, Func<string> runningVersion)
+    {
+        _slots = slots;
+        _env = env;
+        _verifier = verifier;
+        _out = output;
+        _runningVersion = runningVersion;
+    }
+
+    public sealed record Result(char Slot, string Version, TimeSpan Elapsed);
+
+    /// <summary>True once grubenv or the slot was written: a failure before that was a refusal.</summary>
+    public bool TouchedDisk { get; private set; }
+
+    public Result Install(BundleSource source, UpgradeOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        char booted = _slots.Booted, target = AbState.Other(booted);
+        var device = _slots.Device(target);
+        string running = _runningVersion();
+
+        var state = _env.Load().State;
+        if (!state[booted].Ok)
+            throw new BundleException($"the booted slot {booted} is on trial (not committed yet): upgrade once it is marked good");
+
+        // (1) everything that can refuse the bundle, before the disk is touched
+        BundleManifest manifest;
+        byte[] manifestBytes;
+        using (var reader = new BundleReader(source.Open(), source.Location))
+        {
+            string key = _verifier.CheckSignature(reader.ManifestBytes, reader.Signature, source.Location);
+            manifest = BundleManifest.Parse(reader.ManifestBytes, source.Location);
+            manifestBytes = reader.ManifestBytes;
+            _verifier.CheckManifest(manifest, running, device.SizeBytes, options.Force, source.Location);
+            var (image, size) = reader.OpenImage();
+            if (size != manifest.ImageSize)
+                throw new BundleException($"{source.Location}: {BundleReader.ImageName} is {size} bytes, the manifest says {manifest.ImageSize}");
+            _out.WriteLine($"bundle {manifest.Version} ({manifest.Compatible}), signed by {key}; checking the image");
+            string sha = SlotWriter.Hash(image, size, new ProgressBar("verify", size, options.Progress));
+            if (sha != manifest.ImageSha256)
+                throw new BundleException($"{source.Location}: the image's sha256 is {sha}, the signed manifest says {manifest.ImageSha256} (corrupt or tampered)");
+        }
+
+        var record = new UpgradeRecord
+        {
+            Version = manifest.Version, FromVersion = running, Slot = target.ToString(), Source = source.Location,
+            Result = "writing", Detail = $"writing slot {target} ({device.DevicePath})",
+        };
+        UpgradeHistory.TrySave(record, _out.WriteLine);
+
+        // (2) the target stops being a fallback before its content changes
+        TouchedDisk = true;
+        _env.Update(e => AbState.Apply(e, target, new SlotFlags(false, 0)));
+
+        try
+        {
+            // (3) the second pass must carry the very manifest checked in (1)
+            using var reader = new BundleReader(source.Open(), source.Location);
+            if (!reader.ManifestBytes.AsSpan().SequenceEqual(manifestBytes))
+                throw new BundleException($"{source.Location}: the bundle changed between the check and the write");
+            var (image, size) = reader.OpenImage();
+            var writer = new SlotWriter(device.DevicePath);
+            _out.WriteLine($"writing {size} bytes to slot {target} ({device.DevicePath})");
+            string written = writer.Write(image, size, new ProgressBar("write", size, options.Progress));
+            if (written != manifest.ImageSha256)
+                throw new BundleException($"{source.Location}: the image streamed for writing hashes to {written}, not {manifest.ImageSha256}");
+            string back = writer.ReadBack(size, new ProgressBar("read back", size, options.Progress));
+            if (back != manifest.ImageSha256)
+                throw new BundleException($"slot {target} ({device.DevicePath}) reads back as {back}, not {manifest.ImageSha256}: the disk did not keep what was written");
+        }
+        catch (Exception e)
+        {
+            record.Result = "failed";
+            record.Detail = e.Message;
+            UpgradeHistory.TrySave(record, _out.WriteLine);
+            throw;
+        }
+
+        // (4) one write: the new slot first in ORDER, on trial
+        var next = _env.Update(e =>
+        {
+            AbState.Apply(e, target, new SlotFlags(false, AbState.MaxTries));
+            AbState.ApplyOrder(e, target);
+        });
+        record.Result = "installed";
+        record.Detail = string.Create(CultureInfo.InvariantCulture,
+            $"slot {target} on trial ({AbState.MaxTries} tries) in {clock.Elapsed.TotalSeconds:F1}s; {next.Describe()}");
+        UpgradeHistory.TrySave(record, _out.WriteLine);
+        _out.WriteLine($"installed {manifest.Version} in slot {target}: {next.Describe()}");
+        return new Result(target, manifest.Version, clock.Elapsed);
+    }
+}
