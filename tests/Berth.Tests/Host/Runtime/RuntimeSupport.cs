@@ -35,7 +35,12 @@ public sealed class BusyboxBundle : IDisposable
         ["sh", "true", "false", "ls", "cat", "echo", "id", "hostname", "ps", "sleep", "mount", "touch", "chown", "chmod",
          "ping", "unshare", "readlink", "grep", "wc", "kill", "ulimit", "mkdir", "stat", "head", "env", "pwd", "cut"];
 
-    private readonly string _mountsBefore = File.ReadAllText("/proc/self/mountinfo");
+    private readonly string _mountsBefore = HostMounts();
+
+    /// <summary>The host's mount table, less the network namespaces that tests running alongside (netconf's) pin under /run/netns.</summary>
+    private static string HostMounts() =>
+        string.Join('\n', File.ReadAllLines("/proc/self/mountinfo").Where(l => !l.Contains(" /run/netns/", StringComparison.Ordinal)
+                                                                          && !l.Contains(" /run/netns ", StringComparison.Ordinal)));
     private readonly TempDir _dir = new();
 
     public string Dir => _dir.Path;
@@ -116,7 +121,7 @@ public sealed class BusyboxBundle : IDisposable
     public void Dispose()
     {
         foreach (var id in ContainerIds()) Runtime("delete", "--force", id);
-        string after = File.ReadAllText("/proc/self/mountinfo");
+        string after = HostMounts();
         _dir.Dispose();
         Assert.Equal(_mountsBefore, after);
     }
