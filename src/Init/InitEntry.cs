@@ -11,6 +11,12 @@ namespace Berth.Init;
 /// </summary>
 public static class InitEntry
 {
+    private static bool TrialBoot()
+    {
+        try { return KernelCommandLine.FromProc().Get("berth.trial") == "1"; }
+        catch (Exception) { return false; }
+    }
+
     public static int Run(string[] args)
     {
         double startMs = BootTimeline.NowMs;
@@ -40,6 +46,14 @@ public static class InitEntry
                     BootLog.KmsgOnly(3, "berth: " + e.ToString().Replace('\n', ' '));
                 reaper.Start();
                 PowerRequests.RouteToFallback();
+                if (e is not EmergencyRequestedException && TrialBoot())
+                {
+                    // The slot was never committed: let GRUB use up its tries and fall back.
+                    BootLog.Error("trial boot of an upgraded slot failed: rebooting, so the boot loader can go back to the last good slot");
+                    SystemControl.Sync();
+                    Thread.Sleep(3000);
+                    SystemControl.Reboot(PowerAction.Reboot);
+                }
                 EmergencyShell.RunForever(reaper, e.Message);
             }
             catch

@@ -19,6 +19,7 @@ public sealed class KernelCommandLine
         ["berth.state"] = "tmpfs: do not use the STATE partition",
         ["berth.device_timeout"] = "seconds to wait for the boot disk (default 10)",
         ["berth.shutdown_grace"] = "seconds between SIGTERM and SIGKILL at shutdown (default 5)",
+        ["berth.trial"] = "set by GRUB on a trial boot of an upgraded slot: a boot failure reboots instead of stopping in the emergency shell",
         ["berth.services_timeout"] = "seconds the ready line waits for the system services to be running and healthy (default 60)",
         ["berth.health_timeout"] = "seconds a trial boot (A/B upgrade) has to become healthy before it is given up (default 120)",
         ["berth.health_settle"] = "seconds every service must run before a trial boot counts as healthy (default 5)",
