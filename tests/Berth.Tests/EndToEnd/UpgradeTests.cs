@@ -119,7 +119,9 @@ public sealed class UpgradeTests : IClassFixture<UpgradeBundles>
         Assert.Equal(token, guest.Check("cat /var/lib/berth/token").Trim());
 
         // v2 -> v3 over http, back into slot A
-        guest.Check("ip link set eth0 up && ip addr add 10.0.2.15/24 dev eth0");
+        // netconf's DHCP lease (QEMU's 10.0.2.15) carries the guestfwd traffic.
+        guest.Check("for i in $(seq 300); do ip -4 addr show eth0 | grep -q 'inet 10.0.2.15/' && exit 0; sleep 0.2; done; ip addr; exit 1",
+            TimeSpan.FromSeconds(90));
         guest.Fire("berth os upgrade --no-progress http://10.0.2.100:8080/" + Path.GetFileName(v3) + " > /var/lib/berth/upgrade-2.log 2>&1");
         guest.WaitForSerial(new Regex("SIGTERM: reboot"), TimeSpan.FromSeconds(180), "the reboot after the http upgrade");
         guest.WaitForReady(Boot);
