@@ -68,19 +68,9 @@ public sealed class BundleReader : IDisposable
     public void Dispose() => _tar.Dispose();
 
     /// <summary>Hides seeking, so block devices and pipes read the same way as HTTP bodies.</summary>
-    private sealed class ForwardOnlyStream(Stream inner) : Stream
+    private sealed class ForwardOnlyStream(Stream inner) : Runtime.Images.ReadOnlyForwardStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
         public override int Read(Span<byte> buffer) => inner.Read(buffer);
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
     }
 }

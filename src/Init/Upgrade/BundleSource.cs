@@ -30,28 +30,14 @@ public sealed class BundleSource
     }
 
     /// <summary>A response body that disposes its response and client with it.</summary>
-    private sealed class OwningStream(Stream body, params IDisposable[] owned) : Stream
+    private sealed class OwningStream(Stream body, params IDisposable[] owned) : Runtime.Images.ReadOnlyForwardStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => Wrap(() => body.Read(buffer, offset, count));
         public override int Read(Span<byte> buffer)
         {
             try { return body.Read(buffer); }
             catch (HttpRequestException e) { throw new IOException($"download failed: {e.Message}", e); }
         }
-        private static int Wrap(Func<int> read)
-        {
-            try { return read(); }
-            catch (HttpRequestException e) { throw new IOException($"download failed: {e.Message}", e); }
-        }
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
         protected override void Dispose(bool disposing)
         {
             if (disposing) { body.Dispose(); foreach (var o in owned) o.Dispose(); }

@@ -1,10 +1,10 @@
 namespace Berth.Runtime.Images;
 
 /// <summary>
-/// Base of the image code's read-only, forward-only stream wrappers: subclasses supply
-/// <see cref="Read(Span{byte})"/>; everything a tar or gzip reader must not do throws.
+/// Base of the read-only, forward-only stream wrappers (image layers, upgrade bundles): subclasses
+/// supply <see cref="Read(Span{byte})"/>; everything a tar or gzip reader must not do throws.
 /// </summary>
-internal abstract class ReadOnlyForwardStream : Stream
+public abstract class ReadOnlyForwardStream : Stream
 {
     public abstract override int Read(Span<byte> buffer);
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
