@@ -23,6 +23,9 @@ public sealed class Stage1Boot
     {
         _timeline.Record("kernel", 0, startMs);
         _timeline.Step("mount-pseudo", MountPseudoFilesystems);
+        // The kernel drops userspace /dev/kmsg lines past a burst of 10 per 5 s (printk.devkmsg=
+        // ratelimit): PID 1 and its services log more than that at boot, and nothing may be lost.
+        PseudoFile.TryWrite("/proc/sys/kernel/printk_devkmsg", "on\n", out _);
         BootLog.AttachKernelLog();
         ConsoleStdio.Ensure();
         _cmdline = KernelCommandLine.FromProc();
