@@ -103,11 +103,14 @@ bench: image
 
 # Two runs, two test processes: the host tests start a ChildReaper, whose wait4(-1) thread would
 # also reap the processes the QEMU harness starts through System.Diagnostics.Process.
+# The second run goes on when the first fails, so one failure does not hide the rest.
 test: deps image
+	@rc=0; \
 	$(DOTNET) test tests/Berth.Tests -c Release --logger "console;verbosity=normal" \
-	  --filter "Category!=EndToEnd&Category!=Build"
+	  --filter "Category!=EndToEnd&Category!=Build" || rc=1; \
 	$(DOTNET) test tests/Berth.Tests -c Release --no-build --logger "console;verbosity=normal" \
-	  --filter "Category=EndToEnd|Category=Build"
+	  --filter "Category=EndToEnd|Category=Build" || rc=1; \
+	exit $$rc
 
 clean:
 	rm -rf $(BUILD)
