@@ -272,7 +272,7 @@ public static class RuntimeCli
                     w.WriteString("status", ContainerState.StatusName(s.Status));
                     w.WriteString("bundle", r.Bundle);
                     w.WriteString("rootfs", r.Rootfs);
-                    w.WriteString("created", r.Created.ToString("O"));
+                    w.WriteString("created", r.Created.UtcDateTime.ToString("O"));
                     w.WriteString("owner", r.Owner == 0 ? "root" : r.Owner.ToString());
                     w.WriteEndObject();
                 }
@@ -437,7 +437,7 @@ public sealed class RuntimeLog
                 w.WriteStartObject();
                 w.WriteString("level", level);
                 w.WriteString("msg", message);
-                w.WriteString("time", DateTimeOffset.UtcNow.ToString("O"));
+                w.WriteString("time", DateTime.UtcNow.ToString("O"));
                 w.WriteEndObject();
             }
             line = System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
