@@ -14,9 +14,20 @@ public static class BuiltInDefaults
         ConfigScalar S(string v) => new(v, plain: true, at);
         ConfigMapping M(params (string Key, ConfigNode Value)[] entries) =>
             new(entries.Select(e => new KeyValuePair<ConfigScalar, ConfigNode>(S(e.Key), e.Value)).ToList(), at);
+        ConfigSequence L(IEnumerable<string> items) => new(items.Select(i => (ConfigNode)S(i)).ToList(), at);
+        // The system services, so that cloud-config can turn one off, change its command or
+        // environment, and name it in a user service's depends_on; what each may do (namespaces,
+        // capabilities, binds) stays in Stage2.SystemServiceSet.
+        var services = Stage2.SystemServiceSet.Names.Select(name =>
+        {
+            var entries = new List<(string, ConfigNode)> { ("restart", S("always")) };
+            if (Stage2.SystemServiceSet.HealthCommand(name) is { } test) entries.Add(("healthcheck", M(("test", L(test)))));
+            return (name, (ConfigNode)M([.. entries]));
+        });
         var tree = M(("berth", M(
             ("network", M(("interfaces", M(("eth0", M(("dhcp", S("true")))))))),
-            ("upgrade", M(("channel", S("stable")), ("auto", S("false")))))));
+            ("upgrade", M(("channel", S("stable")), ("auto", S("false")))),
+            ("services", M([.. services])))));
         return new ConfigSource(Name, SourceKind.Defaults, tree, []);
     }
 }

@@ -184,7 +184,10 @@ public sealed class ModelBinder
         int errors = _found.Count(d => d.Severity == Severity.Error);
         string? image = Str(m, "image"), bundle = Str(m, "bundle");
         bool enabled = Bool(m, "enabled") ?? true;
-        if (!_standalone && enabled && image is null && bundle is null) Error(name.Position, $"{path}: needs \"image\" or \"bundle\"");
+        // A system service runs from the base's prebuilt bundle unless an image replaces it.
+        bool system = Stage2.SystemServiceSet.Names.Contains(name.Value);
+        if (!_standalone && !system && enabled && image is null && bundle is null) Error(name.Position, $"{path}: needs \"image\" or \"bundle\"");
+        if (system && bundle is not null) Error(m.Get("bundle")!.Position, $"{path}: a system service's bundle is built in; give \"image\" to replace it");
         if (image is not null && bundle is not null) Error(m.Get("bundle")!.Position, $"{path}: has both \"image\" and \"bundle\"; give one");
 
         var volumes = new List<VolumeMount>();

@@ -15,7 +15,7 @@ public static class HealthProbe
         int pid;
         try
         {
-            if (service.Bundle is not null)
+            if (service.IsContainer)
             {
                 pid = containers.StartExec(service.Name, check.Command);
                 reaper.Watch(pid, OnExit);

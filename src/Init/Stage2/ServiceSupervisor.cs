@@ -14,6 +14,13 @@ public sealed record ServiceDefinition
     public SpawnSpec? Spec { get; init; }
     /// <summary>An OCI bundle directory; the service then runs as container <see cref="Name"/>.</summary>
     public string? Bundle { get; init; }
+    /// <summary>
+    /// Makes the bundle when the service is about to start (a user service's image unpacked and
+    /// mounted): the slow part of a start runs on the service's own thread, not on the boot path;
+    /// warnings go to its log. Used when <see cref="Bundle"/> is null.
+    /// </summary>
+    public Func<List<string>, string>? PrepareBundle { get; init; }
+    public bool IsContainer => Bundle is not null || PrepareBundle is not null;
     /// <summary>The service's log: the supervisor's notes, and its stdout and stderr when <see cref="CaptureOutput"/>.</summary>
     public ServiceLog? Log { get; init; }
     /// <summary>False for a service whose stdio is a terminal it opens itself (a getty).</summary>
@@ -159,6 +166,15 @@ public sealed class ServiceSupervisor
 
     private void Launch(Service service)
     {
+        string? prepared = null;
+        Exception? prepareFailed = null;
+        if (service.Definition is { Bundle: null, PrepareBundle: { } prepare })
+        {
+            var warnings = new List<string>();
+            try { prepared = prepare(warnings); }
+            catch (Exception e) { prepareFailed = e; }
+            foreach (var w in warnings) service.Log?.Note($"warning: {w}");
+        }
         lock (_gate)
         {
             if (_stopping) return;
@@ -167,7 +183,8 @@ public sealed class ServiceSupervisor
                 service.Exited.Reset();
                 var d = service.Definition;
                 if (service.FirstLaunchMs == 0) service.FirstLaunchMs = BootTimeline.NowMs;
-                if (d.Bundle is { } bundle)
+                if (prepareFailed is not null) throw new InvalidOperationException($"preparing its container: {prepareFailed.Message}", prepareFailed);
+                if ((d.Bundle ?? prepared) is { } bundle)
                 {
                     service.Pid = _containers.Start(d.Name, bundle, d.CaptureOutput ? d.Log : null);
                     service.State = ServiceState.Running;
@@ -204,7 +221,7 @@ public sealed class ServiceSupervisor
     private void OnExit(Service service, ExitStatus status)
     {
         // The reaper's thread must go back to reaping: the container's teardown runs elsewhere.
-        if (service.Definition.Bundle is not null)
+        if (service.Definition.IsContainer)
         {
             int exited = service.Pid;
             ThreadPool.QueueUserWorkItem(_ => _containers.Remove(service.Definition.Name, exited));
@@ -351,7 +368,7 @@ public sealed class ServiceSupervisor
     {
         lock (_gate)
             return _services.Select(s => new ServiceStatus(s.Definition.Name, s.State, s.Pid, s.Restarts,
-                s.StartedAt, s.LastExit, s.Definition.Bundle is null ? "process" : "container", s.Health)).ToList();
+                s.StartedAt, s.LastExit, s.Definition.IsContainer ? "container" : "process", s.Health)).ToList();
     }
 
     private Service Find(string name) =>

@@ -138,7 +138,13 @@ public sealed class Stage2Boot
 
     private void StartServices()
     {
-        try { _supervisor.StartAll(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn)); }
+        try
+        {
+            var catalog = _cloudConfig.Services;
+            var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Info));
+            services.AddRange(ConfiguredServices.UserServices(catalog, SystemServiceSet.Names.ToHashSet()));
+            _supervisor.StartAll(ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Info));
+        }
         catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
         {
             BootLog.Error($"system services: {e.Message}");
@@ -160,6 +166,11 @@ public sealed class Stage2Boot
     /// </summary>
     private void StartConsole()
     {
+        if (_cloudConfig.Services.Get("console") is { Enabled: false } off)
+        {
+            BootLog.Info($"service console is turned off by cloud-config ({off.Positions.GetValueOrDefault("enabled", off.Position)})");
+            return;
+        }
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
         else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))

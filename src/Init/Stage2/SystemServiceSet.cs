@@ -14,6 +14,16 @@ public static class SystemServiceSet
 {
     private static readonly HashSet<NamespaceKind> HostNet = [NamespaceKind.Network];
 
+    /// <summary>Every system service by name: the built-in cloud-config declares them (see CloudConfig.BuiltInDefaults).</summary>
+    public static readonly IReadOnlyList<string> Names = ["syslogd", "netconf", "ntpd", "acpid", "console"];
+
+    /// <summary>The health check command of a system service that has one.</summary>
+    public static IReadOnlyList<string>? HealthCommand(string name) => name switch
+    {
+        "syslogd" => ["/bin/test", "-S", "/dev/log"],
+        _ => null,
+    };
+
     public static IReadOnlyList<ServiceBundle> Daemons(IReadOnlyList<string> ntpServers) =>
     [
         new ServiceBundle
@@ -56,12 +66,23 @@ public static class SystemServiceSet
     ];
 
     /// <summary>The definitions for the supervisor, with their logs, dependencies and health checks.</summary>
-    public static IReadOnlyList<ServiceDefinition> Definitions(IReadOnlyList<string> ntpServers, Action<string> warn)
+    /// <summary>A system service whose image cloud-config replaced: that image mounted as its root, its process from the image unless a command was given.</summary>
+    private static SystemServices.Bundles.ServiceBundle FromImage(SystemServices.Bundles.ServiceBundle b, CloudConfig.ServiceCatalog config, List<string> warnings)
+    {
+        var entry = config.Get(b.Name)!;
+        var image = new UserServiceBundle(entry, config.EnvironmentFor(entry));
+        var process = image.MountImage(warnings);
+        return b with { ImageRootfs = image.Rootfs, Args = process.Args, Env = process.Env };
+    }
+
+    public static IReadOnlyList<ServiceDefinition> Definitions(IReadOnlyList<string> ntpServers, Action<string> warn,
+        CloudConfig.ServiceCatalog? config = null, Action<string>? note = null)
     {
         var list = new List<ServiceDefinition>();
-        foreach (var b in Daemons(ntpServers))
+        foreach (var daemon in Daemons(ntpServers))
         {
-            if (!Directory.Exists(b.Rootfs))
+            if ((config is null ? daemon : ConfiguredServices.Customize(daemon, config, note ?? warn)) is not { } b) continue;
+            if (b.Image is null && !Directory.Exists(b.Rootfs))
             {
                 warn($"{b.Rootfs} is missing: {b.Name} does not run");
                 continue;
@@ -69,7 +90,8 @@ public static class SystemServiceSet
             list.Add(new ServiceDefinition
             {
                 Name = b.Name,
-                Bundle = b.Write(),
+                Bundle = b.Image is null ? b.Write() : null,
+                PrepareBundle = b.Image is null ? null : warnings => FromImage(b, config!, warnings).Write(),
                 Log = new ServiceLog(b.Name),
                 DependsOn = b.Name switch
                 {
@@ -77,8 +99,8 @@ public static class SystemServiceSet
                     "netconf" => [new ServiceDependency("syslogd")],
                     _ => [],
                 },
-                Health = b.Name == "syslogd"
-                    ? new HealthCheck { Command = ["/bin/test", "-S", "/dev/log"], Interval = TimeSpan.FromMilliseconds(200), Retries = 50 }
+                Health = HealthCommand(b.Name) is { } health
+                    ? new HealthCheck { Command = health, Interval = TimeSpan.FromMilliseconds(200), Retries = 50 }
                     : null,
             });
         }

@@ -46,7 +46,7 @@ public static class Consts
     public const short IFF_UP = 0x1;
 
     // file types in st_mode
-    public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFCHR = 0x2000;
+    public const uint S_IFMT = 0xF000, S_IFDIR = 0x4000, S_IFREG = 0x8000, S_IFLNK = 0xA000, S_IFCHR = 0x2000, S_IFBLK = 0x6000;
 
     // filesystem magics (statfs f_type)
     public const long RAMFS_MAGIC = 0x858458f6, TMPFS_MAGIC = 0x01021994, SQUASHFS_MAGIC = 0x73717368,

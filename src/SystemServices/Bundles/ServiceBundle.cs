@@ -43,7 +43,15 @@ public sealed record ServiceBundle
     public bool HostDev { get; init; }
     public IReadOnlyList<string> Env { get; init; } = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
 
-    public string Rootfs => Path.Combine(RootfsBase, Name, "rootfs");
+    /// <summary>
+    /// cloud-config's <c>image:</c> for this service: PID 1 mounts that image as the root instead of
+    /// the prebuilt one (<see cref="ImageRootfs"/>), keeping the service's privileges and binds.
+    /// </summary>
+    public string? Image { get; init; }
+    /// <summary>Where the image of <see cref="Image"/> is mounted; the system binds of the base are then not added.</summary>
+    public string? ImageRootfs { get; init; }
+
+    public string Rootfs => ImageRootfs ?? Path.Combine(RootfsBase, Name, "rootfs");
     public string Directory => Path.Combine(ConfigBase, Name);
 
     public RuntimeSpec Spec()
@@ -67,7 +75,7 @@ public sealed record ServiceBundle
         }
         var binds = Privileged
             ? MountPoints.Except(["dev", "proc", "sys"]).Select(d => new Bind("/" + d, "/" + d, Writable: true))
-            : SystemBinds.Concat(Binds.OrderBy(b => b.Destination.Count(c => c == '/')));
+            : (ImageRootfs is null ? SystemBinds : []).Concat(Binds.OrderBy(b => b.Destination.Count(c => c == '/')));
         foreach (var b in binds)
             mounts.Add(new MountSpec { Destination = b.Destination, Type = "bind", Source = b.Source, Options = ["rbind", b.Writable ? "rw" : "ro"] });
         var namespaces = new List<NamespaceSpec> { new(NamespaceKind.Mount) };

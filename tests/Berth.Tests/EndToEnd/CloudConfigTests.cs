@@ -98,13 +98,13 @@ public sealed class CloudConfigTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Without_any_config_loading_it_costs_the_boot_little()
+    public void Without_any_config_the_built_in_defaults_apply()
     {
         using var guest = new QemuGuest(new GuestOptions { Snapshot = true }).Start();
         guest.WaitForReady();
-        var steps = ReportTimeline(guest, "no config");
-        // Only the built-in defaults: no file to parse, no seed to mount. Generous for a loaded TCG host.
-        Assert.InRange(steps["cloud-config"], 0, 100);
+        // The cost of loading is reported here and measured by bench/boot, not asserted: a timed
+        // test on a loaded 2-core TCG host only measures the host.
+        ReportTimeline(guest, "no config");
         Assert.Equal("berth", guest.Check("hostname").Trim());
         Assert.Equal("true", guest.Check("berth config get berth.network.interfaces.eth0.dhcp").Trim());
     }

@@ -117,12 +117,15 @@ public sealed class ConfigCliTests : IDisposable
         var merged = Run("export", "--merged").Out;
         Assert.Contains("hostname: h1\n", merged);
         Assert.Contains("    vm.swappiness: 5\n", merged);
+        var sources = Run("export", "--sources").Out.TrimEnd('\n').Split('\n');
+        // The system services are built-in defaults too, so that config can override them.
+        Assert.Contains("berth.services.syslogd.restart: always    # (built-in defaults):1:1", sources);
         Assert.Equal([
             "berth.network.interfaces.eth0.dhcp: true    # (built-in defaults):1:1",
             "berth.upgrade.channel: stable    # (built-in defaults):1:1",
             "berth.upgrade.auto: false    # (built-in defaults):1:1",
             "berth.sysctl.vm.swappiness: 5    # kernel command line:1:7",
             $"hostname: h1    # {Paths.UserConfig}:2:11",
-        ], Run("export", "--sources").Out.TrimEnd('\n').Split('\n'));
+        ], sources.Where(l => !l.StartsWith("berth.services.", StringComparison.Ordinal)));
     }
 }

@@ -73,16 +73,16 @@ public class ServiceModelTests
     public void A_later_source_overrides_one_key_or_turns_a_service_off()
     {
         var c = Load(
-            "berth:\n  services:\n    syslog: {bundle: /usr/share/berth/bundles/syslog, restart: always}\n    ntpd: {bundle: /b/ntpd}\n",
-            "berth:\n  services:\n    syslog: {command: [syslogd, -n]}\n    ntpd: {enabled: false}\n");
+            "berth:\n  services:\n    logd: {bundle: /usr/share/berth/bundles/logd, restart: always}\n    timed: {bundle: /b/timed}\n",
+            "berth:\n  services:\n    logd: {command: [logdd, -n]}\n    timed: {enabled: false}\n");
         Assert.Empty(c.Diagnostics);
-        var syslog = c.Services.Get("syslog")!;
-        Assert.Equal("/usr/share/berth/bundles/syslog", syslog.Bundle);
-        Assert.Equal(ServiceRestart.Always, syslog.Restart);
-        Assert.Equal(["syslogd", "-n"], syslog.Command!.Argv);
-        Assert.Equal("s1.yml", syslog.Positions["command"].File);
-        Assert.False(c.Services.Get("ntpd")!.Enabled);
-        Assert.Equal(["syslog"], c.Services.StartOrder.Select(s => s.Name));
+        var logd = c.Services.Get("logd")!;
+        Assert.Equal("/usr/share/berth/bundles/logd", logd.Bundle);
+        Assert.Equal(ServiceRestart.Always, logd.Restart);
+        Assert.Equal(["logdd", "-n"], logd.Command!.Argv);
+        Assert.Equal("s1.yml", logd.Positions["command"].File);
+        Assert.False(c.Services.Get("timed")!.Enabled);
+        Assert.Equal(["logd"], c.Services.StartOrder.Select(s => s.Name));
     }
 
     public static TheoryData<string, string[]> BadServices() => new()
