@@ -60,7 +60,7 @@ log() { echo "[mkimage] $*" >&2; }
 die() { echo "[mkimage] ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (mknod, root-owned files)"
-for t in sfdisk mksquashfs mkfs.vfat mcopy mmd grub-mkimage grub-editenv cpio depmod modprobe ldd busybox gzip zstd sha256sum objcopy; do
+for t in sfdisk mksquashfs mkfs.vfat mcopy mmd grub-mkimage grub-editenv cpio depmod modprobe ldd busybox gzip zstd sha256sum objcopy umoci; do
   command -v "$t" >/dev/null || die "missing tool: $t (run 'make deps')"
 done
 
@@ -293,6 +293,26 @@ for a in $("$BUSYBOX" --list-full | sort); do
   [ -e "$R/bin/$name" ] || [ -e "$R/sbin/$name" ] || [ -L "$R/bin/$name" ] || [ -L "$R/sbin/$name" ] && continue
   ln -s "$target" "$R/$dir/$name"
 done
+
+# A busybox OCI image in the read-only root, so that a user service can say `image: busybox` on a
+# machine that has never pulled anything (PID 1 imports it into the image store on first use).
+BBI=$WORK/busybox-image
+umoci init --layout "$BBI/layout"
+umoci new --image "$BBI/layout:latest"
+umoci unpack --image "$BBI/layout:latest" "$BBI/bundle" >/dev/null
+mkdir -p "$BBI/bundle/rootfs/bin" "$BBI/bundle/rootfs/tmp" "$BBI/bundle/rootfs/etc"
+chmod 1777 "$BBI/bundle/rootfs/tmp"
+cp "$BUSYBOX" "$BBI/bundle/rootfs/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$BBI/bundle/rootfs/bin/$a"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$BBI/bundle/rootfs/etc/passwd"
+printf 'root:x:0:\nnobody:x:65534:\n' > "$BBI/bundle/rootfs/etc/group"
+find "$BBI/bundle/rootfs" -exec touch -h -d "@$SDE" {} +
+umoci repack --image "$BBI/layout:latest" "$BBI/bundle" >/dev/null
+umoci config --image "$BBI/layout:latest" --config.cmd sh --config.env PATH=/bin --config.workingdir / \
+  --history.created "$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)" --created "$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)"
+umoci gc --layout "$BBI/layout"
+mkdir -p "$R/usr/share/berth/images"
+cp -r "$BBI/layout" "$R/usr/share/berth/images/busybox"
 
 # e2fsprogs (stage 1 formats STATE with /sbin/mke2fs from the root fs)
 for t in mke2fs e2fsck resize2fs tune2fs; do

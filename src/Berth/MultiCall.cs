@@ -41,6 +41,8 @@ public static class MultiCall
                 return 0;
             case "config":
                 return Berth.Init.CloudConfig.ConfigCli.Run(args[1..]);
+            case "image":
+                return Berth.Init.Cli.ImageCli.Run(args[1..]);
             case null or "help" or "--help" or "-h":
                 Console.WriteLine("""
                     usage: berth COMMAND
@@ -48,7 +50,7 @@ public static class MultiCall
                       version        print the OS version
                       config ...     validate, get, set, export cloud-config (berth config help)
                       os ...         A/B upgrades: os upgrade FILE|URL, os status, os rollback
-                    """ + Berth.Init.Cli.ServiceCli.Usage + """
+                    """ + Berth.Init.Cli.ServiceCli.Usage + Berth.Init.Cli.ImageCli.Usage + """
                       init           PID 1 (started by the kernel; also as /sbin/init)
                       runtime ...    the OCI runtime (runc's command line; also as berth-runtime)
 

@@ -141,9 +141,9 @@ public sealed class Stage2Boot
         try
         {
             var catalog = _cloudConfig.Services;
-            var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Info));
+            var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Notice));
             services.AddRange(ConfiguredServices.UserServices(catalog, SystemServiceSet.Names.ToHashSet()));
-            _supervisor.StartAll(ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Info));
+            _supervisor.StartAll(ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Notice));
         }
         catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
         {

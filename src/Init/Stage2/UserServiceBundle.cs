@@ -25,6 +25,7 @@ public sealed class UserServiceBundle(
 {
     /// <summary>OCI layouts in the read-only root, one per directory named like the image: usable offline, on first boot.</summary>
     public const string BuiltInImages = "/usr/share/berth/images";
+    private const string HostResolvConf = "/etc/resolv.conf";
 
     public string Directory => Path.Combine(runBase, service.Name);
     public string Rootfs => Path.Combine(Directory, "rootfs");
@@ -125,9 +126,11 @@ public sealed class UserServiceBundle(
         if (service.Privileged)
             mounts = mounts.Select(m => m.Destination == "/sys"
                 ? m with { Options = m.Options.Where(o => o != "ro").Append("rw").ToList() } : m).ToList();
-        // The host's network comes with the host's name servers.
-        if (hostNamespaces.Contains(NamespaceKind.Network) && File.Exists("/etc/resolv.conf"))
-            mounts.Add(new MountSpec { Destination = "/etc/resolv.conf", Type = "bind", Source = "/etc/resolv.conf", Options = ["rbind", "ro"] });
+        // The host's network comes with the host's name servers: a copy as Docker makes one, since
+        // netconf replaces /etc/resolv.conf by rename (a bind of it would go stale) and may not have
+        // a lease yet when the service starts (then the copy is empty rather than the bind failing).
+        if (hostNamespaces.Contains(NamespaceKind.Network))
+            mounts.Add(new MountSpec { Destination = "/etc/resolv.conf", Type = "bind", Source = ResolvConfCopy(), Options = ["rbind", "ro"] });
         foreach (var v in service.Volumes)
             mounts.Add(new MountSpec { Destination = v.Target, Type = "bind", Source = VolumeSource(v), Options = ["rbind", v.ReadOnly ? "ro" : "rw"] });
 
@@ -186,6 +189,17 @@ public sealed class UserServiceBundle(
             else set.Remove(drop);
         }
         return set;
+    }
+
+    private string ResolvConfCopy()
+    {
+        string copy = Path.Combine(Directory, "resolv.conf");
+        byte[] content;
+        try { content = File.ReadAllBytes(HostResolvConf); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { content = "# no name servers yet (no DHCP lease when the service started)\n"u8.ToArray(); }
+        Files.MakeDirectories(Directory, 0x1ed);
+        Files.WriteAtomically(copy, content, 0x1a4, durable: false);
+        return copy;
     }
 
     /// <summary>A path is a bind of that host path; a bare name is a named volume under /var/lib/berth/volumes.</summary>
