@@ -9,7 +9,11 @@ namespace Berth.Init.Api;
 public sealed record ApiRequest(string Command, string? Name = null);
 
 public sealed record ApiResponse(bool Ok, string? Error = null, IReadOnlyList<ServiceInfo>? Services = null, string? Message = null,
-    IReadOnlyList<ServiceUsage>? Usage = null);
+    IReadOnlyList<ServiceUsage>? Usage = null, AppliedConfig? Applied = null);
+
+/// <summary>What `berth config apply` did: services by what happened to them, and the config's findings.</summary>
+public sealed record AppliedConfig(IReadOnlyList<string> Added, IReadOnlyList<string> Removed, IReadOnlyList<string> Restarted,
+    IReadOnlyList<string> Unchanged, IReadOnlyList<string> Findings);
 
 /// <summary>One row of `berth top`: cumulative CPU and current memory, from the service's cgroup (or its process, for a plain one).</summary>
 public sealed record ServiceUsage(string Name, long CpuMicroseconds, long MemoryBytes, int Processes, string Source);

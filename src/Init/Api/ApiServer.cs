@@ -7,7 +7,8 @@ using Berth.Runtime.Linux;
 namespace Berth.Init.Api;
 
 /// <summary>Serves <see cref="ApiRequest"/>s from root on the API socket, one thread per connection.</summary>
-public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, string> power, string path = ApiServer.DefaultPath)
+public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, string> power, string path = ApiServer.DefaultPath,
+    Func<AppliedConfig>? applyConfig = null)
 {
     public const string DefaultPath = "/run/berth/api.sock";
     private Socket? _listener;
@@ -96,6 +97,9 @@ public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, 
                 supervisor.StopService(Need(), TimeSpan.FromSeconds(10));
                 supervisor.StartService(Need());
                 return new ApiResponse(true, Message: $"{request.Name} restarted");
+            case "apply-config" when applyConfig is not null:
+                var applied = applyConfig();
+                return new ApiResponse(true, Applied: applied, Message: "config applied");
             case "reboot" or "poweroff" or "halt":
                 var action = request.Command switch { "reboot" => PowerAction.Reboot, "poweroff" => PowerAction.PowerOff, _ => PowerAction.Halt };
                 power(action, $"berth os {request.Command}");

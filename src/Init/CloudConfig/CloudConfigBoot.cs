@@ -50,6 +50,18 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
         }));
     }
 
+    /// <summary>
+    /// `berth config apply`: the sources read again (the seed as copied at boot); returns the
+    /// findings. Only the services follow; the rest of the config applies at the next boot.
+    /// </summary>
+    public IReadOnlyList<string> Reload()
+    {
+        Config = CloudConfigLoader.Load(_paths, null);
+        var lines = Config.ReportLines().ToList();
+        foreach (var line in lines) BootLog.Notice("cloud-config (apply): " + line);
+        return lines;
+    }
+
     private void Timed(string step, Action action)
     {
         if (timeline is null) action();

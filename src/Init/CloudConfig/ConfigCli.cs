@@ -23,6 +23,9 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
           export [--merged] [--sources]
                                       the user config (cloud-config.yml), or every source merged;
                                       --sources lists each value with where it came from
+          apply                       PID 1 reads the config again and restarts only the services
+                                      whose definition changed (adds new ones, stops removed ones);
+                                      other keys apply at the next boot. Exit 3: PID 1 unreachable
         """;
 
     public static int Run(string[] args) => new ConfigCli(Console.Out, Console.Error).Execute(args);
@@ -51,6 +54,7 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
                 ["get", var key] => Get(paths, key),
                 ["set", var key, var value] => Set(paths, key, value),
                 ["export"] => Export(paths, merged || sources, sources),
+                ["apply"] => Apply(),
                 [] or ["help" or "--help" or "-h"] => Help(rest.Count == 0),
                 _ => Fail($"berth config: bad arguments: {string.Join(' ', args)}\n{Usage}", 2),
             };
@@ -59,6 +63,21 @@ public sealed class ConfigCli(TextWriter stdout, TextWriter stderr)
         {
             return Fail($"berth config: {e.Message}", 1);
         }
+    }
+
+    private int Apply()
+    {
+        Api.ApiResponse r;
+        try { r = Api.ApiClient.Call(new Api.ApiRequest("apply-config")); }
+        catch (Api.ApiUnavailableException e) { return Fail($"berth config: {e.Message}", 3); }
+        if (!r.Ok || r.Applied is not { } a) return Fail($"berth config apply: {r.Error ?? "PID 1 did not apply it"}", 1);
+        foreach (var f in a.Findings) stderr.WriteLine(f);
+        void Line(string what, IReadOnlyList<string> names) { if (names.Count > 0) stdout.WriteLine($"{what}: {string.Join(' ', names)}"); }
+        Line("added", a.Added);
+        Line("removed", a.Removed);
+        Line("restarted", a.Restarted);
+        Line("unchanged", a.Unchanged);
+        return 0;
     }
 
     private int Help(bool missing)

@@ -31,16 +31,18 @@ public static class ConfiguredServices
     }
 
     /// <summary>The enabled services of cloud-config that are not system services, as the supervisor runs them.</summary>
-    public static List<ServiceDefinition> UserServices(Config.ServiceCatalog catalog, IReadOnlySet<string> systemNames)
+    public static List<ServiceDefinition> UserServices(Config.ServiceCatalog catalog, IReadOnlySet<string> systemNames, Config.ConfigMapping? merged = null)
     {
         var list = new List<ServiceDefinition>();
         foreach (var s in catalog.StartOrder)
         {
             if (systemNames.Contains(s.Name)) continue;
-            var bundle = new UserServiceBundle(s, catalog.EnvironmentFor(s));
+            var env = catalog.EnvironmentFor(s);
+            var bundle = new UserServiceBundle(s, env);
             list.Add(new ServiceDefinition
             {
                 Name = s.Name,
+                Fingerprint = Fingerprint(s.Name, env, merged),
                 PrepareBundle = bundle.Prepare,
                 Log = new ServiceLog(s.Name),
                 Restart = s.Restart switch
@@ -63,6 +65,16 @@ public static class ConfiguredServices
             });
         }
         return list;
+    }
+
+    /// <summary>
+    /// The service's merged config as text (values only: moving it to another line changes nothing)
+    /// and its environment. A new image under the same name is not seen: `berth restart` takes it.
+    /// </summary>
+    private static string Fingerprint(string name, IReadOnlyDictionary<string, string> env, Config.ConfigMapping? merged)
+    {
+        var node = (merged?.Get("berth") as Config.ConfigMapping)?.Get("services") is Config.ConfigMapping services ? services.Get(name) : null;
+        return (node is null ? name : Config.YamlTreeWriter.WriteInline(node)) + "\n" + string.Join("\n", env.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
     }
 
     /// <summary>Drops dependencies on services that are turned off: waiting for them would wait forever.</summary>

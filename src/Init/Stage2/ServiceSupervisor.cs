@@ -31,6 +31,12 @@ public sealed record ServiceDefinition
     public HealthCheck? Health { get; init; }
     /// <summary>Runs to completion (bootcmd-like): never restarted; exit 0 satisfies "completed" dependents.</summary>
     public bool OneShot { get; init; }
+    /// <summary>
+    /// What the definition was made from (the service's config and the config.json it leads to):
+    /// `berth config apply` restarts a service when this changes. Null for services config does
+    /// not declare (the agent, the console), which apply never touches.
+    /// </summary>
+    public string? Fingerprint { get; init; }
 }
 
 /// <summary>What the supervisor knows about one service right now.</summary>
@@ -413,6 +419,42 @@ public sealed class ServiceSupervisor
         }
     }
 
+    /// <summary>
+    /// `berth config apply`: the configured services become <paramref name="desired"/>. A service
+    /// whose fingerprint is unchanged keeps running untouched; a changed one is stopped and started
+    /// with its new definition; one no longer declared (or turned off) is stopped and removed; a new
+    /// one starts. Services without a fingerprint are left alone.
+    /// </summary>
+    public ApplyReport Apply(IReadOnlyList<ServiceDefinition> desired, TimeSpan grace)
+    {
+        var report = new ApplyReport();
+        var wanted = desired.Where(d => d.Fingerprint is not null).ToDictionary(d => d.Name);
+        List<Service> current;
+        lock (_gate)
+        {
+            if (_stopping) throw new InvalidOperationException("the machine is shutting down");
+            current = _services.Where(s => s.Definition.Fingerprint is not null).ToList();
+        }
+        var toStart = new List<ServiceDefinition>();
+        foreach (var s in current)
+        {
+            string name = s.Definition.Name;
+            if (wanted.Remove(name, out var next))
+            {
+                if (next.Fingerprint == s.Definition.Fingerprint) { report.Unchanged.Add(name); continue; }
+                report.Restarted.Add(name);
+                toStart.Add(next);
+            }
+            else report.Removed.Add(name);
+            StopService(name, grace);
+            lock (_gate) _services.Remove(s);
+        }
+        report.Added.AddRange(wanted.Keys);
+        toStart.AddRange(wanted.Values);
+        if (toStart.Count > 0) StartAll(toStart);
+        return report;
+    }
+
     /// <summary>Stops every service, last started first: its stop signal, then SIGKILL after the grace period.</summary>
     public void StopAll(TimeSpan grace)
     {
@@ -448,4 +490,13 @@ public sealed class ServiceSupervisor
             }
         }
     }
+}
+
+/// <summary>What `berth config apply` did, by service name.</summary>
+public sealed class ApplyReport
+{
+    public List<string> Added { get; } = [];
+    public List<string> Removed { get; } = [];
+    public List<string> Restarted { get; } = [];
+    public List<string> Unchanged { get; } = [];
 }

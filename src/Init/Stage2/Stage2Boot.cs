@@ -79,7 +79,7 @@ public sealed class Stage2Boot
         _timeline.Step("start-services", StartServices);
         _timeline.Step("api", () =>
         {
-            try { new Api.ApiServer(_supervisor, RequestShutdown).Start(); }
+            try { new Api.ApiServer(_supervisor, RequestShutdown, applyConfig: ApplyConfig).Start(); }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException) { warn($"API socket: {e.Message}"); }
         });
 
@@ -136,14 +136,34 @@ public sealed class Stage2Boot
         catch (Exception e) when (e is SyscallException or IOException) { BootLog.Warn($"hostname: {e.Message}"); }
     }
 
+    /// <summary>The system services as config changes them, then the user services config declares.</summary>
+    private List<ServiceDefinition> ConfiguredServiceList()
+    {
+        var catalog = _cloudConfig.Services;
+        var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Notice));
+        services.AddRange(ConfiguredServices.UserServices(catalog, SystemServiceSet.Names.ToHashSet(), _cloudConfig.Config.Merged));
+        return ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Notice);
+    }
+
+    /// <summary>`berth config apply`: the config read again; only the services whose definition changed are restarted.</summary>
+    private Api.AppliedConfig ApplyConfig()
+    {
+        lock (_applyGate)
+        {
+            var findings = _cloudConfig.Reload();
+            var report = _supervisor.Apply(ConfiguredServiceList(), TimeSpan.FromSeconds(10));
+            BootLog.Notice($"config apply: added [{string.Join(' ', report.Added)}] removed [{string.Join(' ', report.Removed)}] restarted [{string.Join(' ', report.Restarted)}]");
+            return new Api.AppliedConfig(report.Added, report.Removed, report.Restarted, report.Unchanged, findings);
+        }
+    }
+
+    private readonly object _applyGate = new();
+
     private void StartServices()
     {
         try
         {
-            var catalog = _cloudConfig.Services;
-            var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Notice));
-            services.AddRange(ConfiguredServices.UserServices(catalog, SystemServiceSet.Names.ToHashSet()));
-            _supervisor.StartAll(ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Notice));
+            _supervisor.StartAll(ConfiguredServiceList());
         }
         catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
         {

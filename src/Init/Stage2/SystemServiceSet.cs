@@ -91,6 +91,7 @@ public static class SystemServiceSet
             {
                 Name = b.Name,
                 Bundle = b.Image is null ? b.Write() : null,
+                Fingerprint = System.Text.Encoding.UTF8.GetString(Runtime.Oci.SpecWriter.ToUtf8(b.Spec())) + "\nimage=" + b.Image,
                 PrepareBundle = b.Image is null ? null : warnings => FromImage(b, config!, warnings).Write(),
                 Log = new ServiceLog(b.Name),
                 DependsOn = b.Name switch

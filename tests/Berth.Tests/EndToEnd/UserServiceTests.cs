@@ -115,5 +115,31 @@ public sealed class UserServiceTests(ITestOutputHelper output)
         guest.Check($"kill -9 {pid}");
         var again = WaitFor(guest, "hello", s => State(s) == "running" && s.GetProperty("pid").GetInt32() != pid);
         Assert.Equal(1, again.GetProperty("restarts").GetInt32());
+        int helloPid = again.GetProperty("pid").GetInt32();
+
+        // berth config apply: web's command changed and ntpd is back on; hello is not touched.
+        int webPid = Service(guest, "web").GetProperty("pid").GetInt32();
+        guest.Check("berth config set berth.services.web.command '[httpd, -f, -p, \"127.0.0.1:8081\", -h, /srv]'");
+        guest.Check("berth config set berth.services.ntpd.enabled true");
+        string applied = guest.Check("berth config apply");
+        output.WriteLine(applied);
+        Assert.Contains("added: ntpd\n", applied);
+        Assert.Contains("restarted: web\n", applied);
+        Assert.Matches(@"unchanged: .*\bhello\b", applied);
+        Assert.Equal(helloPid, Service(guest, "hello").GetProperty("pid").GetInt32());
+        WaitFor(guest, "ntpd", s => State(s) == "running");
+        var web = WaitFor(guest, "web", s => State(s) == "running" && s.GetProperty("pid").GetInt32() != webPid);
+        page = "";
+        for (int i = 0; i < 40 && page.Length == 0; i++)
+        {
+            var r = guest.Run("wget -qO- http://127.0.0.1:8081/index.html");
+            if (r.ExitCode == 0) page = r.Output;
+            else Thread.Sleep(250);
+        }
+        Assert.Equal("served from a user service\n", page);
+        Assert.NotEqual(0, guest.Run("wget -qO- -T 2 http://127.0.0.1:8080/index.html").ExitCode);
+        // Applying again changes nothing.
+        Assert.DoesNotContain("restarted", guest.Check("berth config apply"));
+        Assert.Equal(web.GetProperty("pid").GetInt32(), Service(guest, "web").GetProperty("pid").GetInt32());
     }
 }

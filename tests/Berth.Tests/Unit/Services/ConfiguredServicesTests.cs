@@ -110,6 +110,20 @@ public class ConfiguredServicesTests
         Assert.Equal(["service app: not waiting for ntpd (turned off)"], notes);
     }
 
+    [Fact]
+    public void A_fingerprint_changes_with_the_definition_not_with_where_it_is_written()
+    {
+        string? Of(string yaml)
+        {
+            var c = Load(yaml);
+            return ConfiguredServices.UserServices(c.Services, SystemServiceSet.Names.ToHashSet(), c.Merged).Single(s => s.Name == "web").Fingerprint;
+        }
+        string a = Of("berth:\n  services:\n    web: {image: busybox, command: [httpd, -f]}\n")!;
+        Assert.Equal(a, Of("hostname: x\n\nberth:\n  services:\n    other: {image: busybox}\n    web:\n      image: busybox\n      command: [httpd, -f]\n"));
+        Assert.NotEqual(a, Of("berth:\n  services:\n    web: {image: busybox, command: [httpd, -f, -v]}\n"));
+        Assert.NotEqual(a, Of("berth:\n  environment: {A: b}\n  services:\n    web: {image: busybox, command: [httpd, -f]}\n"));
+    }
+
     [Theory]
     [InlineData("busybox", "busybox", null)]
     [InlineData("busybox:1.36", "busybox", "1.36")]
