@@ -1,0 +1,63 @@
+using Berth.Runtime.Linux;
+
+namespace Berth.SystemServices.DeviceManager;
+
+/// <summary>
+/// The devices under /sys/devices, each a directory with a uevent file. The walk never follows
+/// symlinks: sysfs is full of them (subsystem, driver, device) and they make cycles.
+/// </summary>
+public sealed class SysfsDevices(string sysRoot)
+{
+    public string SysRoot => sysRoot;
+
+    /// <summary>Device directories (absolute), parents before children, so a bus comes before what hangs on it.</summary>
+    public IEnumerable<string> Enumerate()
+    {
+        var root = new DirectoryInfo(Path.Combine(sysRoot, "devices"));
+        if (!root.Exists) yield break;
+        var pending = new Stack<DirectoryInfo>();
+        pending.Push(root);
+        while (pending.Count > 0)
+        {
+            var dir = pending.Pop();
+            if (File.Exists(Path.Combine(dir.FullName, "uevent"))) yield return dir.FullName;
+            DirectoryInfo[] children;
+            try { children = dir.GetDirectories(); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; } // went away meanwhile
+            foreach (var child in children.OrderByDescending(c => c.Name, StringComparer.Ordinal))
+                if ((child.Attributes & FileAttributes.ReparsePoint) == 0) pending.Push(child);
+        }
+    }
+
+    /// <summary>"add" into every uevent file: the kernel sends each device's add event again (udevadm trigger). Returns how many.</summary>
+    public int Trigger(string action, Action<string> warn)
+    {
+        int count = 0;
+        foreach (var dir in Enumerate())
+        {
+            if (PseudoFile.TryWrite(Path.Combine(dir, "uevent"), action, out var error)) count++;
+            else if (!error!.Contains("No such file", StringComparison.Ordinal)) warn(error); // ENOENT: gone meanwhile
+        }
+        return count;
+    }
+
+    /// <summary>What a device's uevent file says, as the event coldplug would have brought (for a lost event).</summary>
+    public Uevent? Read(string dir, string action = "add")
+    {
+        var text = PseudoFile.TryRead(Path.Combine(dir, "uevent"));
+        if (text is null) return null;
+        string devPath = "/" + Path.GetRelativePath(sysRoot, dir).Replace('\\', '/');
+        string? subsystem = null;
+        try
+        {
+            if (new FileInfo(Path.Combine(dir, "subsystem")).LinkTarget is { } target) subsystem = Path.GetFileName(target);
+        }
+        catch (IOException) { }
+        return UeventParser.ParseSysfs(text, action, devPath, subsystem);
+    }
+
+    /// <summary>The kernel's last uevent sequence number: coldplug is processed once events reach it.</summary>
+    public ulong? SequenceNumber() =>
+        ulong.TryParse(PseudoFile.TryRead(Path.Combine(sysRoot, "kernel/uevent_seqnum"))?.Trim(),
+            System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
+}
