@@ -57,5 +57,8 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
         var settled = Regex.Match(log, @"settled in (\d+) ms: (\d+) devices triggered, (\d+) events, (\d+) modules loaded");
         Assert.True(settled.Success, log);
         output.WriteLine($"devmgr: {settled.Value}");
+        var timeline = JsonDocument.Parse(Guest.Check("cat /run/berth/boot-timeline.json")).RootElement;
+        var start = timeline.GetProperty("service_starts").EnumerateArray().Single(x => x.GetProperty("name").GetString() == "devmgr");
+        output.WriteLine($"devmgr in the boot timeline: {start}; ready at {timeline.GetProperty("ready_uptime_ms")} ms");
     }
 }
