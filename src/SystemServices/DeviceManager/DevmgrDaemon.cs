@@ -36,6 +36,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
         using (socket)
         {
             int triggered = options.Coldplug ? _sysfs.Trigger("add", ServiceLog.Warn) : 0;
+            var triggeredAt = clock.Elapsed;
             ulong? target = _sysfs.SequenceNumber();
             bool complete = Settle(socket, handler, target, shutdown, out ulong last);
             if (!complete && !shutdown.Requested)
@@ -46,7 +47,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
             if (shutdown.Requested) return 0;
             WriteSettled(clock.Elapsed, triggered, handler.Handled);
             ServiceLog.Info(string.Create(CultureInfo.InvariantCulture,
-                $"settled in {clock.Elapsed.TotalMilliseconds:F0} ms: {triggered} devices triggered, {handler.Handled} events, {handler.ModulesLoaded} modules loaded"));
+                $"settled in {clock.Elapsed.TotalMilliseconds:F0} ms: {triggered} devices triggered (in {triggeredAt.TotalMilliseconds:F0} ms), {handler.Handled} events, {handler.ModulesLoaded} modules loaded"));
             if (options.Once) return 0;
             while (!shutdown.Requested)
             {

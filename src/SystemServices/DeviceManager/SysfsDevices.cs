@@ -3,15 +3,49 @@ using Berth.Runtime.Linux;
 namespace Berth.SystemServices.DeviceManager;
 
 /// <summary>
-/// The devices under /sys/devices, each a directory with a uevent file. The walk never follows
-/// symlinks: sysfs is full of them (subsystem, driver, device) and they make cycles.
+/// The devices under /sys/devices, each a directory with a uevent file. A walk of /sys/devices
+/// never follows symlinks: sysfs is full of them (subsystem, driver, device) and they make cycles.
 /// </summary>
 public sealed class SysfsDevices(string sysRoot)
 {
     public string SysRoot => sysRoot;
 
-    /// <summary>Device directories (absolute), parents before children, so a bus comes before what hangs on it.</summary>
+    /// <summary>
+    /// Device directories (absolute), parents before children, so a bus comes before what hangs
+    /// on it. As udevadm trigger, from the links in /sys/bus/*/devices and /sys/class/*: two
+    /// levels of directories read instead of every attribute directory under /sys/devices.
+    /// </summary>
     public IEnumerable<string> Enumerate()
+    {
+        string bus = Path.Combine(sysRoot, "bus"), @class = Path.Combine(sysRoot, "class");
+        if (!Directory.Exists(bus) && !Directory.Exists(@class)) return Walk();
+        var found = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var b in Children(bus)) AddLinked(Path.Combine(b, "devices"), found);
+        foreach (var c in Children(@class)) AddLinked(c, found);
+        return found;
+    }
+
+    private static void AddLinked(string dir, SortedSet<string> found)
+    {
+        foreach (var entry in Children(dir))
+        {
+            string? target;
+            try { target = new FileInfo(entry).LinkTarget; }
+            catch (IOException) { continue; }
+            if (target is null) continue;
+            string real = Path.GetFullPath(Path.Combine(dir, target));
+            if (File.Exists(Path.Combine(real, "uevent"))) found.Add(real);
+        }
+    }
+
+    private static string[] Children(string dir)
+    {
+        try { return Directory.GetFileSystemEntries(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+    }
+
+    /// <summary>Every directory with a uevent file under /sys/devices, for a sysfs without bus and class links.</summary>
+    private IEnumerable<string> Walk()
     {
         var root = new DirectoryInfo(Path.Combine(sysRoot, "devices"));
         if (!root.Exists) yield break;

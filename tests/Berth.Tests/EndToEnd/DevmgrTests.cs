@@ -54,7 +54,7 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
         Assert.Equal("660 6", Guest.Check($"stat -c '%a %g' /dev/{state}").Trim());
 
         var log = Guest.Check("cat /var/log/berth/devmgr.log");
-        var settled = Regex.Match(log, @"settled in (\d+) ms: (\d+) devices triggered, (\d+) events, (\d+) modules loaded");
+        var settled = Regex.Match(log, @"settled in (\d+) ms: (\d+) devices triggered \(in (\d+) ms\), (\d+) events, (\d+) modules loaded");
         Assert.True(settled.Success, log);
         output.WriteLine($"devmgr: {settled.Value}");
         var timeline = JsonDocument.Parse(Guest.Check("cat /run/berth/boot-timeline.json")).RootElement;

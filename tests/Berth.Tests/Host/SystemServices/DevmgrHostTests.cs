@@ -150,6 +150,11 @@ public class DevmgrHostTests
         File.CreateSymbolicLink(Path.Combine(mem, "subsystem"), "../../../../class/mem");
         File.WriteAllText(Path.Combine(disk, "uevent"), "----\nMAJOR=7\nMINOR=250\nDEVNAME=fake0\nDEVTYPE=disk\nPARTNAME=my part\n");
         File.CreateSymbolicLink(Path.Combine(disk, "subsystem"), "../../../../class/block");
+        // As in sysfs, the class directories link to the devices: coldplug finds them there.
+        File.CreateSymbolicLink(Path.Combine(sys, "class/mem/null"), "../../devices/virtual/mem/null");
+        File.CreateSymbolicLink(Path.Combine(sys, "class/block/fake0"), "../../devices/virtual/block/fake0");
+        Directory.CreateDirectory(Path.Combine(sys, "devices/virtual/mem/unlisted"));
+        File.WriteAllText(Path.Combine(sys, "devices/virtual/mem/unlisted/uevent"), "----\nMAJOR=1\nMINOR=9\nDEVNAME=unlisted\n");
         Directory.CreateDirectory(dev);
         string settled = dir["run/devmgr.settled"];
 
@@ -164,5 +169,6 @@ public class DevmgrHostTests
         Assert.True(DeviceFiles.Describe(Path.Combine(dev, "fake0"))!.Value.Block);
         Assert.Equal("../../fake0", new FileInfo(Path.Combine(dev, @"disk/by-partlabel/my\x20part")).LinkTarget);
         Assert.Contains("events=2", File.ReadAllText(settled));
+        Assert.False(File.Exists(Path.Combine(dev, "unlisted"))); // in no class or bus: not a device sysfs lists
     }
 }
