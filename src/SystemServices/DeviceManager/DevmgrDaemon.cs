@@ -35,7 +35,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
         }
         using (socket)
         {
-            int triggered = options.Coldplug ? _sysfs.Trigger("add", ServiceLog.Warn) : 0;
+            int triggered = options.Coldplug ? _sysfs.Trigger("add", ServiceLog.Warn, options.TriggerAll ? null : SysfsDevices.HasNodeOrDriver) : 0;
             var triggeredAt = clock.Elapsed;
             ulong? target = _sysfs.SequenceNumber();
             bool complete = Settle(socket, handler, target, shutdown, out ulong last);
@@ -93,7 +93,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
     private void Reconcile(UeventHandler handler)
     {
         foreach (var dir in _sysfs.Enumerate())
-            if (_sysfs.Read(dir) is { } e) handler.Handle(e);
+            if ((options.TriggerAll || SysfsDevices.HasNodeOrDriver(dir)) && _sysfs.Read(dir) is { } e) handler.Handle(e);
     }
 
     private ModuleAutoloader? OpenModules()

@@ -10,6 +10,8 @@ public sealed record DevmgrOptions
     public TimeSpan SettleTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public bool LoadModules { get; init; } = true;
     public bool Coldplug { get; init; } = true;
+    /// <summary>Replay every device, not only those with a node or a driver to load (other uevent listeners).</summary>
+    public bool TriggerAll { get; init; }
     /// <summary>Exit once settled (tests, a one-shot population of /dev).</summary>
     public bool Once { get; init; }
     public bool Verbose { get; init; }
@@ -24,6 +26,7 @@ public sealed record DevmgrOptions
           --settle-timeout DUR  at most this long for coldplug's events (default 10s); then sysfs is read instead
           --no-modules          do not load drivers by MODALIAS
           --no-coldplug         do not ask the kernel to replay the present devices' add events
+          --trigger-all         replay every device's add event, not only those with a node or a modalias
           --once                exit once settled
           --verbose             log every node and module, not only the links and a summary
 
@@ -35,7 +38,7 @@ public sealed record DevmgrOptions
 
     public static DevmgrOptions FromArguments(IReadOnlyList<string> args)
     {
-        var a = ServiceArguments.Parse(args, ["sys", "dev", "modules", "settled", "settle-timeout"], ["no-modules", "no-coldplug", "once", "verbose"]);
+        var a = ServiceArguments.Parse(args, ["sys", "dev", "modules", "settled", "settle-timeout"], ["no-modules", "no-coldplug", "trigger-all", "once", "verbose"]);
         var d = new DevmgrOptions();
         var o = new DevmgrOptions
         {
@@ -46,6 +49,7 @@ public sealed record DevmgrOptions
             SettleTimeout = a.Duration("settle-timeout", d.SettleTimeout),
             LoadModules = !a.Flag("no-modules"),
             Coldplug = !a.Flag("no-coldplug"),
+            TriggerAll = a.Flag("trigger-all"),
             Once = a.Flag("once"),
             Verbose = a.Flag("verbose"),
         };

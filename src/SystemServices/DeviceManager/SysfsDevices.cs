@@ -63,12 +63,21 @@ public sealed class SysfsDevices(string sysRoot)
         }
     }
 
-    /// <summary>"add" into every uevent file: the kernel sends each device's add event again (udevadm trigger). Returns how many.</summary>
-    public int Trigger(string action, Action<string> warn)
+    /// <summary>
+    /// Whether devmgr has anything to do for the device: a node (a dev attribute) or a driver to
+    /// load (modalias). The rest (bdi, net, memory blocks...) are left out of coldplug: each
+    /// replayed event costs the kernel as much as reading the uevent file, on the boot's critical path.
+    /// </summary>
+    public static bool HasNodeOrDriver(string dir) =>
+        File.Exists(Path.Combine(dir, "dev")) || File.Exists(Path.Combine(dir, "modalias"));
+
+    /// <summary>"add" into the uevent files: the kernel sends each device's add event again (udevadm trigger). Returns how many.</summary>
+    public int Trigger(string action, Action<string> warn, Func<string, bool>? filter = null)
     {
         int count = 0;
         foreach (var dir in Enumerate())
         {
+            if (filter is not null && !filter(dir)) continue;
             if (PseudoFile.TryWrite(Path.Combine(dir, "uevent"), action, out var error)) count++;
             else if (!error!.Contains("No such file", StringComparison.Ordinal)) warn(error); // ENOENT: gone meanwhile
         }

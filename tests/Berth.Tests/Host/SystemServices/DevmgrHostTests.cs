@@ -146,6 +146,8 @@ public class DevmgrHostTests
         Directory.CreateDirectory(Path.Combine(sys, "kernel"));
         File.WriteAllText(Path.Combine(sys, "kernel/uevent_seqnum"), "99\n");
         // A regular file takes coldplug's "add" at its start (sysfs would not keep it): a line to spare.
+        File.WriteAllText(Path.Combine(mem, "dev"), "1:3\n");
+        File.WriteAllText(Path.Combine(disk, "dev"), "7:250\n");
         File.WriteAllText(Path.Combine(mem, "uevent"), "----\nMAJOR=1\nMINOR=3\nDEVNAME=null\nDEVMODE=0666\n");
         File.CreateSymbolicLink(Path.Combine(mem, "subsystem"), "../../../../class/mem");
         File.WriteAllText(Path.Combine(disk, "uevent"), "----\nMAJOR=7\nMINOR=250\nDEVNAME=fake0\nDEVTYPE=disk\nPARTNAME=my part\n");
@@ -155,6 +157,13 @@ public class DevmgrHostTests
         File.CreateSymbolicLink(Path.Combine(sys, "class/block/fake0"), "../../devices/virtual/block/fake0");
         Directory.CreateDirectory(Path.Combine(sys, "devices/virtual/mem/unlisted"));
         File.WriteAllText(Path.Combine(sys, "devices/virtual/mem/unlisted/uevent"), "----\nMAJOR=1\nMINOR=9\nDEVNAME=unlisted\n");
+        File.WriteAllText(Path.Combine(sys, "devices/virtual/mem/unlisted/dev"), "1:9\n");
+        // Listed, but with neither node nor driver: not replayed.
+        string bdi = Path.Combine(sys, "devices/virtual/bdi/7:250");
+        Directory.CreateDirectory(bdi);
+        File.WriteAllText(Path.Combine(bdi, "uevent"), "----\n");
+        Directory.CreateDirectory(Path.Combine(sys, "class/bdi"));
+        File.CreateSymbolicLink(Path.Combine(sys, "class/bdi/7:250"), "../../devices/virtual/bdi/7:250");
         Directory.CreateDirectory(dev);
         string settled = dir["run/devmgr.settled"];
 
@@ -164,6 +173,7 @@ public class DevmgrHostTests
         Assert.Contains("reading sysfs instead", devmgr.Stderr);
         // coldplug asked each device for its event again
         Assert.StartsWith("add-", File.ReadAllText(Path.Combine(mem, "uevent")));
+        Assert.Equal("----\n", File.ReadAllText(Path.Combine(bdi, "uevent")));
         var n = DeviceFiles.Describe(Path.Combine(dev, "null"))!.Value;
         Assert.Equal((false, 1u, 3u, 0x1b6u), (n.Block, n.Major, n.Minor, n.Mode));
         Assert.True(DeviceFiles.Describe(Path.Combine(dev, "fake0"))!.Value.Block);
