@@ -48,11 +48,15 @@ public static class DeviceNodePolicy
         new("bsg", "*", new(0x1b0, 0, Disk)),
     ];
 
-    public static NodePermissions For(string? subsystem, string devName)
+    /// <summary>
+    /// The first matching rule; without one, the mode the driver asked devtmpfs for (DEVMODE: uinput,
+    /// uhid...) or <see cref="Default"/>.
+    /// </summary>
+    public static NodePermissions For(string? subsystem, string devName, int? driverMode = null)
     {
         foreach (var rule in Rules)
             if ((rule.Subsystem is null || rule.Subsystem == subsystem) && Glob.Match(rule.Name, devName))
                 return rule.Permissions;
-        return Default;
+        return driverMode is { } mode ? Default with { Mode = mode & 0xfff } : Default;
     }
 }

@@ -30,7 +30,7 @@ public sealed class DeviceNodes(string devRoot)
             return $"removed {path}";
         }
         if (e.Action is not ("add" or "change" or "move")) return null;
-        var want = DeviceNodePolicy.For(e.Subsystem, e.DevName!);
+        var want = DeviceNodePolicy.For(e.Subsystem, e.DevName!, e.DevMode);
         string? did = null;
         if (existing is { } cur && (cur.Block != block || cur.Major != major || cur.Minor != minor))
         {

@@ -29,4 +29,11 @@ public class DevmgrPolicyTests
     {
         Assert.Equal(new NodePermissions(mode, 0, gid), DeviceNodePolicy.For(subsystem, name));
     }
+
+    [Fact]
+    public void A_drivers_mode_counts_only_where_no_rule_says_otherwise()
+    {
+        Assert.Equal(new NodePermissions(0x1b6, 0, 0), DeviceNodePolicy.For("misc", "uhid", driverMode: 0x1b6));
+        Assert.Equal(new NodePermissions(0x1b0, 0, 6), DeviceNodePolicy.For("block", "vda", driverMode: 0x1b6));
+    }
 }
