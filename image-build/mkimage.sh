@@ -212,7 +212,7 @@ clamp_mtimes() { find "$1" -exec touch -h -d "@$SDE" {} +; }
 
 ENTRY_POINTS="init berth-runtime syslogd devmgr console netconf ntpd acpid"
 # system services that run as containers from a prebuilt rootfs (see src/SystemServices/Bundles)
-SERVICE_BUNDLES="console syslogd ntpd acpid netconf"
+SERVICE_BUNDLES="console syslogd devmgr ntpd acpid netconf"
 
 # ================================================================ initramfs
 log "initramfs: staging"

@@ -8,19 +8,25 @@ namespace Berth.Init.Stage2;
 /// The system services PID 1 starts at boot, each a container from its prebuilt bundle with only
 /// what it needs: syslogd (/dev/log, /dev/kmsg, /var/log), netconf (the host's network,
 /// CAP_NET_ADMIN), ntpd (CAP_SYS_TIME, after netconf), acpid (the host's PID 1 to signal, input
-/// devices, ACPI netlink), and the login console.
+/// devices, ACPI netlink), devmgr (uevents: drivers, /dev nodes and /dev/disk links; the host's
+/// network namespace and /dev, /sys writable), and the login console.
 /// </summary>
 public static class SystemServiceSet
 {
     private static readonly HashSet<NamespaceKind> HostNet = [NamespaceKind.Network];
 
+    /// <summary>What devmgr makes once the devices present at boot have their drivers, nodes and links.</summary>
+    public const string DevmgrSettled = "/run/berth/devmgr.settled";
+
     /// <summary>Every system service by name: the built-in cloud-config declares them (see CloudConfig.BuiltInDefaults).</summary>
-    public static readonly IReadOnlyList<string> Names = ["syslogd", "netconf", "ntpd", "acpid", "console"];
+    public static readonly IReadOnlyList<string> Names = ["syslogd", "devmgr", "netconf", "ntpd", "acpid", "console"];
 
     /// <summary>The health check command of a system service that has one.</summary>
     public static IReadOnlyList<string>? HealthCommand(string name) => name switch
     {
         "syslogd" => ["/bin/test", "-S", "/dev/log"],
+        // Coldplug's events are handled: /dev and /dev/disk are there for whoever waits on devmgr.
+        "devmgr" => ["/bin/test", "-f", DevmgrSettled],
         _ => null,
     };
 
@@ -36,6 +42,19 @@ public static class SystemServiceSet
             HostDev = true,
             Capabilities = ["CAP_SYSLOG", "CAP_DAC_OVERRIDE"],
             Binds = [new("/var/log", "/var/log", Writable: true), new("/run/berth", "/run/berth", Writable: true)],
+        },
+        new ServiceBundle
+        {
+            Name = "devmgr",
+            Args = ["/usr/bin/devmgr", "--settled", DevmgrSettled],
+            // The kernel multicasts uevents only in the initial network namespace; the nodes and
+            // links go into the host's /dev; coldplug writes to /sys; drivers come from /lib/modules
+            // (read-only, in the system binds).
+            HostNamespaces = HostNet,
+            HostDev = true,
+            WritableSys = true,
+            Capabilities = ["CAP_MKNOD", "CAP_SYS_MODULE", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"],
+            Binds = [new("/run/berth", "/run/berth", Writable: true)],
         },
         new ServiceBundle
         {

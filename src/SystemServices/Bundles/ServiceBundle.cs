@@ -41,6 +41,8 @@ public sealed record ServiceBundle
     public bool Privileged { get; init; }
     /// <summary>The host's /dev (rbind) instead of a private tmpfs with the default nodes.</summary>
     public bool HostDev { get; init; }
+    /// <summary>/sys writable without being privileged: devmgr asks the kernel to replay uevents through it.</summary>
+    public bool WritableSys { get; init; }
     public IReadOnlyList<string> Env { get; init; } = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
 
     /// <summary>
@@ -65,7 +67,7 @@ public sealed record ServiceBundle
         mounts.Add(HostDev
             ? new MountSpec { Destination = "/dev", Type = "bind", Source = "/dev", Options = ["rbind", "rw"] }
             : new MountSpec { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] });
-        mounts.Add(new MountSpec { Destination = "/sys", Type = "bind", Source = "/sys", Options = ["rbind", Privileged ? "rw" : "ro"] });
+        mounts.Add(new MountSpec { Destination = "/sys", Type = "bind", Source = "/sys", Options = ["rbind", Privileged || WritableSys ? "rw" : "ro"] });
         if (!Privileged)
         {
             // A daemon's own /tmp, /run and /var, with only the host paths it needs bound into them.

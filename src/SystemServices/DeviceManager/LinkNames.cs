@@ -1,0 +1,67 @@
+using System.Text;
+
+namespace Berth.SystemServices.DeviceManager;
+
+/// <summary>
+/// Names of the /dev/disk/by-* links, escaped as udev and blkid escape them
+/// (blkid_encode_string): a label "my disk/2" is the link "my\x20disk\x2f2".
+/// </summary>
+public static class LinkNames
+{
+    /// <summary>
+    /// Letters, digits, "#+-.:=@_" and valid UTF-8 stay; every other byte (space, '/', '\', control
+    /// characters, broken UTF-8) becomes \xNN. Null for what cannot be a link name ("", ".", "..").
+    /// </summary>
+    public static string? Encode(string value)
+    {
+        if (value.Length == 0) return null;
+        var bytes = Encoding.UTF8.GetBytes(value);
+        var sb = new StringBuilder(bytes.Length);
+        for (int i = 0; i < bytes.Length;)
+        {
+            byte b = bytes[i];
+            if (b >= 0x80)
+            {
+                int len = Utf8Length(bytes, i);
+                if (len > 0)
+                {
+                    sb.Append(Encoding.UTF8.GetString(bytes, i, len));
+                    i += len;
+                    continue;
+                }
+            }
+            else if (char.IsAsciiLetterOrDigit((char)b) || "#+-.:=@_".Contains((char)b))
+            {
+                sb.Append((char)b);
+                i++;
+                continue;
+            }
+            sb.Append(@"\x").Append(b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture));
+            i++;
+        }
+        string name = sb.ToString();
+        return name is "." or ".." ? null : name;
+    }
+
+    /// <summary>The length of the valid UTF-8 sequence at <paramref name="i"/>, 0 when it is not one.</summary>
+    private static int Utf8Length(byte[] s, int i)
+    {
+        byte b = s[i];
+        int len = b >= 0xF0 && b <= 0xF4 ? 4 : b >= 0xE0 ? 3 : b >= 0xC2 && b < 0xE0 ? 2 : 0;
+        if (b >= 0xF5) len = 0;
+        if (len == 0 || i + len > s.Length) return 0;
+        for (int k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+        return len;
+    }
+
+    /// <summary>The links a volume gets, as paths relative to /dev ("disk/by-label/berth-state").</summary>
+    public static IReadOnlyList<string> For(string? label, string? uuid, string? partLabel)
+    {
+        var links = new List<string>();
+        if (label is not null && Encode(label) is { } l) links.Add("disk/by-label/" + l);
+        if (uuid is not null && Encode(uuid) is { } u) links.Add("disk/by-uuid/" + u);
+        if (partLabel is not null && Encode(partLabel) is { } p) links.Add("disk/by-partlabel/" + p);
+        return links;
+    }
+}
