@@ -5,9 +5,12 @@ using static Berth.Runtime.Interop.Consts;
 namespace Berth.Init.Upgrade;
 
 /// <summary>
-/// Streams an image into a slot partition while hashing it, makes it durable, and reads it back
-/// from the device (cache dropped) to compare hashes. The partition is opened O_EXCL, which the
-/// kernel refuses for a block device that is mounted: the running slot can never be written.
+/// Streams an image into a slot partition, makes it durable, and reads it back from the device
+/// (cache dropped) to hash it. Only the check before the write and the read-back hash: the
+/// read-back against the signed manifest proves the slot holds the image, whatever happened to the
+/// stream in between, and a third hash of the same bytes costs as much as the write itself under
+/// emulation. The partition is opened O_EXCL, which the kernel refuses for a block device that is
+/// mounted: the running slot can never be written.
 /// </summary>
 public sealed class SlotWriter
 {
@@ -17,26 +20,20 @@ public sealed class SlotWriter
 
     public SlotWriter(string device) => _device = device;
 
-    /// <summary>Writes exactly <paramref name="size"/> bytes from <paramref name="image"/>; returns their sha256 (hex).</summary>
-    public string Write(Stream image, long size, IProgress<long>? progress = null)
+    /// <summary>Writes exactly <paramref name="size"/> bytes from <paramref name="image"/>, then fsyncs.</summary>
+    public void Write(Stream image, long size, IProgress<long>? progress = null)
     {
         using var fd = FileDescriptor.Open(_device, O_WRONLY | O_EXCL);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[ChunkBytes];
+        using var ahead = ReadAhead.Of(image, size, ChunkBytes);
         long written = 0;
-        while (written < size)
+        foreach (var chunk in ahead.Chunks())
         {
-            int want = (int)Math.Min(buffer.Length, size - written);
-            int got = Fill(image, buffer.AsSpan(0, want));
-            if (got < want)
-                throw new BundleException($"the bundle ends after {written + got} of the image's {size} bytes (truncated)");
-            hash.AppendData(buffer, 0, got);
-            fd.PWriteAll(buffer.AsSpan(0, got), written);
-            written += got;
+            fd.PWriteAll(chunk, written);
+            written += chunk.Count;
             progress?.Report(written);
         }
+        if (written < size) throw Truncated(written, size);
         fd.FSync();
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     /// <summary>The sha256 (hex) of the first <paramref name="size"/> bytes as the device holds them now.</summary>
@@ -44,51 +41,46 @@ public sealed class SlotWriter
     {
         using var fd = FileDescriptor.Open(_device, O_RDONLY);
         fd.DropCachedPages();
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[ChunkBytes];
-        long done = 0;
-        while (done < size)
+        using var ahead = new ReadAhead((buffer, offset) =>
         {
-            int want = (int)Math.Min(buffer.Length, size - done);
-            int got = fd.PRead(buffer.AsSpan(0, want), done);
-            if (got <= 0) throw new IOException($"{_device}: ends after {done} bytes while reading back {size}");
-            hash.AppendData(buffer, 0, got);
-            done += got;
-            progress?.Report(done);
-        }
-        return Convert.ToHexStringLower(hash.GetHashAndReset());
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int n = fd.PRead(buffer[total..], offset + total);
+                if (n <= 0) break;
+                total += n;
+            }
+            return total;
+        }, size, ChunkBytes);
+        string sha = HashChunks(ahead, size, progress, out long done);
+        if (done < size) throw new IOException($"{_device}: ends after {done} bytes while reading back {size}");
+        return sha;
     }
 
     /// <summary>Hashes a stream without writing it anywhere (the check before the disk is touched).</summary>
     public static string Hash(Stream image, long size, IProgress<long>? progress = null)
     {
+        using var ahead = ReadAhead.Of(image, size, ChunkBytes);
+        string sha = HashChunks(ahead, size, progress, out long done);
+        if (done < size) throw Truncated(done, size);
+        return sha;
+    }
+
+    private static string HashChunks(ReadAhead ahead, long size, IProgress<long>? progress, out long done)
+    {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[ChunkBytes];
-        long done = 0;
-        while (done < size)
+        done = 0;
+        foreach (var chunk in ahead.Chunks())
         {
-            int want = (int)Math.Min(buffer.Length, size - done);
-            int got = Fill(image, buffer.AsSpan(0, want));
-            hash.AppendData(buffer, 0, got);
-            done += got;
+            hash.AppendData(chunk);
+            done += chunk.Count;
             progress?.Report(done);
-            if (got < want)
-                throw new BundleException($"the bundle ends after {done} of the image's {size} bytes (truncated)");
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
-    private static int Fill(Stream s, Span<byte> buffer)
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = s.Read(buffer[total..]);
-            if (n <= 0) break;
-            total += n;
-        }
-        return total;
-    }
+    private static BundleException Truncated(long got, long size) =>
+        new($"the bundle ends after {got} of the image's {size} bytes (truncated)");
 }
 
 /// <summary>A one-line progress bar on a terminal; silent when stderr is not a tty.</summary>

@@ -68,6 +68,7 @@ public sealed class UpgradeInstaller
             if (sha != manifest.ImageSha256)
                 throw new BundleException($"{source.Location}: the image's sha256 is {sha}, the signed manifest says {manifest.ImageSha256} (corrupt or tampered)");
         }
+        var phases = new List<(string Name, TimeSpan At)> { ("check", clock.Elapsed) };
 
         var record = new UpgradeRecord
         {
@@ -89,12 +90,12 @@ public sealed class UpgradeInstaller
             var (image, size) = reader.OpenImage();
             var writer = new SlotWriter(device.DevicePath);
             _out.WriteLine($"writing {size} bytes to slot {target} ({device.DevicePath})");
-            string written = writer.Write(image, size, new ProgressBar("write", size, options.Progress));
-            if (written != manifest.ImageSha256)
-                throw new BundleException($"{source.Location}: the image streamed for writing hashes to {written}, not {manifest.ImageSha256}");
+            writer.Write(image, size, new ProgressBar("write", size, options.Progress));
+            phases.Add(("write", clock.Elapsed));
             string back = writer.ReadBack(size, new ProgressBar("read back", size, options.Progress));
+            phases.Add(("read back", clock.Elapsed));
             if (back != manifest.ImageSha256)
-                throw new BundleException($"slot {target} ({device.DevicePath}) reads back as {back}, not {manifest.ImageSha256}: the disk did not keep what was written");
+                throw new BundleException($"slot {target} ({device.DevicePath}) reads back as {back}, not the signed {manifest.ImageSha256}: the bundle changed while it was written, or the disk did not keep it");
         }
         catch (Exception e)
         {
@@ -110,6 +111,14 @@ public sealed class UpgradeInstaller
             AbState.Apply(e, target, new SlotFlags(false, AbState.MaxTries));
             AbState.ApplyOrder(e, target);
         });
+        phases.Add(("activate", clock.Elapsed));
+        var previous = TimeSpan.Zero;
+        _out.WriteLine("times: " + string.Join(", ", phases.Select(p =>
+        {
+            var d = p.At - previous;
+            previous = p.At;
+            return string.Create(CultureInfo.InvariantCulture, $"{p.Name} {d.TotalSeconds:F2}s");
+        })));
         record.Result = "installed";
         record.Detail = string.Create(CultureInfo.InvariantCulture,
             $"slot {target} on trial ({AbState.MaxTries} tries) in {clock.Elapsed.TotalSeconds:F1}s; {next.Describe()}");
