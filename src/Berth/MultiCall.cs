@@ -17,6 +17,7 @@ public static class MultiCall
         ["ntpd"] = Berth.SystemServices.Time.NtpdEntry.Run,
         ["acpid"] = Berth.SystemServices.Power.AcpidEntry.Run,
         ["netconf"] = Berth.SystemServices.Network.NetconfEntry.Run,
+        ["berth-login"] = Berth.SystemServices.Console.LoginEntry.Run,
     };
 
     public static int Run(string[] args)
