@@ -26,12 +26,12 @@ public static class LoginConsole
     /// asks nothing (-n) and berth-login takes the user from BERTH_AUTOLOGIN: busybox getty passes
     /// its environment on but no arguments of ours.
     /// </summary>
-    public static SpawnSpec Getty(string tty, string baud, string? autologin = null)
+    public static SpawnSpec Getty(string tty, string baud, string? autologin = null, bool? hasLoginProgram = null)
     {
         var env = new Dictionary<string, string>(ProcessSpawner.DefaultEnvironment, StringComparer.Ordinal);
         if (!string.IsNullOrEmpty(autologin)) env["BERTH_AUTOLOGIN"] = autologin;
         // An image without berth-login (an old root) keeps busybox's login.
-        string[] login = File.Exists(LoginProgram) ? ["-l", LoginProgram] : [];
+        string[] login = hasLoginProgram ?? File.Exists(LoginProgram) ? ["-l", LoginProgram] : [];
         return new()
         {
             Executable = "/sbin/getty",

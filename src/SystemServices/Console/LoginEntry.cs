@@ -16,8 +16,10 @@ public static class LoginEntry
     {
         string? name = args.SkipWhile(a => a.StartsWith('-')).FirstOrDefault();
         string? autologin = System.Environment.GetEnvironmentVariable("BERTH_AUTOLOGIN");
-        var stdin = System.Console.In;
-        var stdout = System.Console.Out;
+        // fd 0 and 1 as plain streams: System.Console on a terminal edits lines and echoes itself,
+        // which would defeat the echo-off of the password prompt.
+        using var stdin = new StreamReader(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(0, ownsHandle: false), FileAccess.Read, 1));
+        using var stdout = new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(1, ownsHandle: false), FileAccess.Write, 1)) { AutoFlush = true };
         for (int attempt = 0; attempt < Attempts; attempt++)
         {
             if (autologin is { Length: > 0 })
@@ -64,7 +66,8 @@ public static class LoginEntry
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {
-            System.Console.Error.WriteLine($"login: {e.Message}");
+            using var stderr = new StreamWriter(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(2, ownsHandle: false), FileAccess.Write, 1));
+            stderr.WriteLine($"login: {e.Message}");
             Thread.Sleep(FailDelay);
             return 1;
         }
