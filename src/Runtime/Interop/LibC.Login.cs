@@ -26,7 +26,6 @@ internal static unsafe partial class LibC
     internal static partial int SetUid(uint uid);
 
     internal const int TCSANOW = 0;
-    internal const int TCSAFLUSH = 2;
     internal const uint ECHO = 0x8;
     internal const uint ECHONL = 0x40;
 

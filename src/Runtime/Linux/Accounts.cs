@@ -48,7 +48,7 @@ public static unsafe class Accounts
         if (LibC.TcGetAttr(fd, &saved) != 0) return null;
         var quiet = saved;
         quiet.c_lflag = (quiet.c_lflag & ~LibC.ECHO) | LibC.ECHONL;
-        SyscallException.Check(LibC.TcSetAttr(fd, LibC.TCSAFLUSH, &quiet), "tcsetattr", $"fd {fd}");
+        SyscallException.Check(LibC.TcSetAttr(fd, LibC.TCSANOW, &quiet), "tcsetattr", $"fd {fd}");
         return new TermiosRestore(fd, saved);
     }
 

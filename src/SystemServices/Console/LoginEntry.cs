@@ -36,10 +36,13 @@ public static class LoginEntry
                 if (name is null) return 1;
                 if (name.Length == 0) { attempt--; continue; }
             }
-            stdout.Write("Password: ");
-            stdout.Flush();
             string? password;
-            using (Accounts.EchoOff(0)) password = stdin.ReadLine();
+            // Echo off before the prompt: what is typed as soon as it shows must not appear.
+            using (Accounts.EchoOff(0))
+            {
+                stdout.Write("Password: ");
+                password = stdin.ReadLine();
+            }
             if (password is null) return 1;
             var user = LoginAccounts.Find(name, Read("/etc/passwd"), Read("/etc/group"), Read("/etc/shadow"));
             if (LoginAccounts.Authenticate(user, password)) return Start(user!);
