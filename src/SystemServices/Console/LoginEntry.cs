@@ -80,6 +80,8 @@ public static class LoginEntry
     internal static void PrepareHome(LoginUser user)
     {
         if (user.Home == "/" || Directory.Exists(user.Home)) return;
+        // The parent 0755, not the home's 0700: the user must be able to walk into it.
+        if (Path.GetDirectoryName(user.Home) is { Length: > 1 } parent) Files.MakeDirectories(parent, 0x1ed);
         Files.MakeDirectories(user.Home, 0x1c0);
         Files.ChangeOwner(user.Home, user.Uid, user.Gid);
     }
