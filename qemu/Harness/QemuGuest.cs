@@ -299,12 +299,20 @@ public sealed class QemuGuest : IDisposable
             _serial?.Dispose();
             _serial = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             _serial.Connect(new UnixDomainSocketEndPoint(SerialSocketPath));
+            // QEMU sends the guest's output to this socket too; unread, it fills and stalls the
+            // guest's UART. The log file already has every byte, so this copy is thrown away.
+            var socket = _serial;
+            new Thread(() =>
+            {
+                var sink = new byte[4096];
+                try { while (socket.Receive(sink) > 0) { } } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }) { IsBackground = true, Name = "serial drain" }.Start();
         }
         // One byte at a time: a 16550 without flow control drops what its FIFO cannot hold.
         foreach (byte b in Encoding.UTF8.GetBytes(text))
         {
             _serial.Send([b]);
-            Thread.Sleep(5);
+            Thread.Sleep(20);
         }
     }
 
