@@ -36,7 +36,7 @@ SRCS := $(shell find src -type d \( -name bin -o -name obj \) -prune -o -type f 
 IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub.cfg VERSION $(PUBKEY) \
                 $(wildcard /boot/vmlinuz-*)
 
-DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static squashfs-tools e2fsprogs \
+DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static dropbear-bin squashfs-tools e2fsprogs \
                 dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
                 crun runc umoci skopeo time dnsmasq-base
 

@@ -91,6 +91,8 @@ LIBSSL_DIR=/usr/lib/x86_64-linux-gnu
 for l in libssl.so.3 libcrypto.so.3; do
   [ -f "$LIBSSL_DIR/$l" ] || die "missing $LIBSSL_DIR/$l (install libssl3)"
 done
+[ -f "$LIBSSL_DIR/libcrypt.so.1" ] || die "missing $LIBSSL_DIR/libcrypt.so.1 (install libcrypt1)"
+for b in /usr/sbin/dropbear /usr/bin/dropbearkey; do [ -x "$b" ] || die "missing $b (install dropbear-bin)"; done
 case "$INITRD_COMP" in zstd|gzip) ;; *) die "--initrd-compression must be zstd or gzip";; esac
 BUSYBOX=$(command -v busybox)
 case "$(ldd "$BUSYBOX" 2>&1)" in *"not a dynamic executable"*) ;; *) die "$BUSYBOX is not static (install busybox-static)";; esac
@@ -210,9 +212,9 @@ install_modules() { # root module...
 
 clamp_mtimes() { find "$1" -exec touch -h -d "@$SDE" {} +; }
 
-ENTRY_POINTS="init berth-runtime syslogd devmgr console netconf ntpd acpid"
+ENTRY_POINTS="init berth-runtime syslogd devmgr console netconf ntpd acpid berth-login"
 # system services that run as containers from a prebuilt rootfs (see src/SystemServices/Bundles)
-SERVICE_BUNDLES="console syslogd devmgr ntpd acpid netconf"
+SERVICE_BUNDLES="console syslogd devmgr ntpd acpid netconf sshd"
 
 # ================================================================ initramfs
 log "initramfs: staging"
@@ -278,6 +280,11 @@ done
 for l in libssl.so.3 libcrypto.so.3; do
   install_with_libs "$R" "$LIBSSL_DIR/$l" "/lib/x86_64-linux-gnu/$l"
 done
+# libcrypt: berth-login's crypt(3), bound by name and loaded on first use, so ldd does not show it.
+install_with_libs "$R" "$LIBSSL_DIR/libcrypt.so.1" /lib/x86_64-linux-gnu/libcrypt.so.1
+# sshd: Debian's dropbear and the key generator it runs on first boot.
+install_with_libs "$R" /usr/sbin/dropbear /usr/sbin/dropbear
+install_with_libs "$R" /usr/bin/dropbearkey /usr/bin/dropbearkey
 # upgrade bundles: the keys that may sign them, and the string they must be compatible with
 mkdir -p "$R/usr/share/berth/keys"
 for k in "${PUBKEYS[@]}"; do cp "$k" "$R/usr/share/berth/keys/$(basename "$k" .pem).pem"; done
@@ -341,12 +348,13 @@ tty:x:5:
 disk:x:6:
 adm:x:4:
 kvm:x:36:
+berth:x:990:
 nogroup:x:65534:
 EOF
-# Development only: root has an EMPTY password so the serial console can log in.
-# Issue 4 replaces this with locked accounts and ssh_authorized_keys from cloud-config.
+# root is locked: a way in comes from cloud-config (users with a passwd hash, ssh_authorized_keys)
+# or berth.console.autologin.
 cat > "$R/etc/shadow" <<'EOF'
-root::0:0:99999:7:::
+root:*:0:0:99999:7:::
 nobody:!:0:0:99999:7:::
 EOF
 chmod 0600 "$R/etc/shadow"
@@ -370,6 +378,8 @@ export PS1='\h:\w\$ '
 export PAGER=less
 umask 022
 EOF
+# dropbear lets in only users whose shell is listed here.
+printf '/bin/sh\n/bin/ash\n' > "$R/etc/shells"
 cat > "$R/etc/nsswitch.conf" <<'EOF'
 passwd: files
 group: files

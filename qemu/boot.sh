@@ -11,6 +11,8 @@
 #   --smp N                 vCPUs (default 1)
 #   --serial-file FILE      serial console to FILE (default: stdio, Ctrl-A X quits,
 #                           Ctrl-A C toggles the HMP monitor)
+#   --serial-socket PATH    with --serial-file: the serial line is also a unix socket (server,
+#                           nowait) to type on; the file still logs everything the guest prints
 #   --agent-socket PATH     virtio-serial port org.berth.agent on a unix socket (server, nowait)
 #   --agent-tcp PORT        the same agent port on TCP 127.0.0.1:PORT (scripts: bash /dev/tcp)
 #   --monitor-socket PATH   QMP (JSON) monitor on a unix socket (server, nowait)
@@ -21,6 +23,7 @@
 #   --snapshot              discard all disk writes (QEMU -snapshot)
 #   --no-reboot             exit QEMU instead of rebooting
 #   --forward HOST:GUEST    TCP 127.0.0.1:HOST -> guest GUEST (repeatable)
+#   --ssh-port PORT         same as --forward PORT:22 (the guest's sshd)
 #   --guestfwd GUEST:HOST   guest TCP 10.0.2.100:GUEST -> host 127.0.0.1:HOST (repeatable; a
 #                           loopback server on the host, e.g. upgrade bundles over http)
 #   --disk FILE             extra virtio-blk disk (repeatable; qcow2 by extension, else raw)
@@ -59,6 +62,7 @@ APPEND=""
 SNAPSHOT=0
 NO_REBOOT=0
 FORWARDS=()
+SERIAL_SOCKET=
 GUESTFWDS=()
 DISKS=()
 DRY_RUN=0
@@ -85,6 +89,8 @@ while [ $# -gt 0 ]; do
     --memory) need "$@"; MEMORY=$2; shift 2;;
     --smp) need "$@"; SMP=$2; shift 2;;
     --serial-file) need "$@"; SERIAL_FILE=$2; shift 2;;
+    --serial-socket) need "$@"; SERIAL_SOCKET=$2; shift 2;;
+    --ssh-port) need "$@"; FORWARDS+=("$2:22"); shift 2;;
     --agent-socket) need "$@"; AGENT_SOCKET=$2; shift 2;;
     --agent-tcp) need "$@"; AGENT_TCP=$2; shift 2;;
     --monitor-socket) need "$@"; MONITOR_SOCKET=$2; shift 2;;
@@ -183,13 +189,17 @@ if [ "$FIRMWARE" = uefi ]; then
       -drive "if=pflash,format=raw,unit=1,file=$vars")
 fi
 
-if [ -n "$SERIAL_FILE" ]; then
+qesc() { printf '%s' "${1//,/,,}"; }   # QEMU option values: ',' is written ',,'
+if [ -n "$SERIAL_SOCKET" ]; then
+  [ -n "$SERIAL_FILE" ] || die "--serial-socket needs --serial-file"
+  # logfile= records what the guest prints whether or not anyone is connected to type.
+  q+=(-chardev "socket,id=ser0,path=$(qesc "$SERIAL_SOCKET"),server=on,wait=off,logfile=$(qesc "$SERIAL_FILE")" -serial chardev:ser0)
+elif [ -n "$SERIAL_FILE" ]; then
   q+=(-chardev "file,id=ser0,path=$SERIAL_FILE" -serial chardev:ser0)
 else
   q+=(-chardev stdio,id=ser0,mux=on,signal=off -serial chardev:ser0 -mon chardev=ser0,mode=readline)
 fi
 
-qesc() { printf '%s' "${1//,/,,}"; }   # QEMU option values: ',' is written ',,'
 # NoCloud seed as cloud-localds makes it, but vfat built without loop devices or mounts.
 if [ -n "$CLOUD_CONFIG" ]; then
   [ -f "$CLOUD_CONFIG" ] || die "cloud-config not found: $CLOUD_CONFIG"

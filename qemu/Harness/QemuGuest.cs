@@ -25,6 +25,10 @@ public sealed class GuestOptions
     public string? CloudConfig { get; init; }
     /// <summary>The seed's instance-id (boot.sh's default: a hash of the user-data).</summary>
     public string? InstanceId { get; init; }
+    /// <summary>Forward a free 127.0.0.1 port to the guest's sshd (see <see cref="QemuGuest.SshPort"/>).</summary>
+    public bool ForwardSsh { get; init; }
+    /// <summary>Make the serial line a socket too, so a test can type on the console (<see cref="QemuGuest.TypeOnSerial"/>).</summary>
+    public bool SerialInput { get; init; }
 }
 
 /// <summary>The guest's `berth ready` line.</summary>
@@ -62,6 +66,10 @@ public sealed class QemuGuest : IDisposable
     public string SerialLogPath => Path.Combine(_dir, "serial.log");
     public string AgentSocketPath => Path.Combine(_dir, "agent.sock");
     public string MonitorSocketPath => Path.Combine(_dir, "qmp.sock");
+    public string SerialSocketPath => Path.Combine(_dir, "serial.sock");
+    /// <summary>The host port (127.0.0.1) forwarded to the guest's port 22, with <see cref="GuestOptions.ForwardSsh"/>.</summary>
+    public int? SshPort { get; private set; }
+    private Socket? _serial;
 
     public QemuGuest(GuestOptions? options = null)
     {
@@ -98,6 +106,12 @@ public sealed class QemuGuest : IDisposable
             args.AddRange(["--cloud-config", userData, "--seed-image", Path.Combine(_dir, "seed.img")]);
             if (_options.InstanceId is not null) args.AddRange(["--instance-id", _options.InstanceId]);
         }
+        if (_options.SerialInput) args.AddRange(["--serial-socket", SerialSocketPath]);
+        if (_options.ForwardSsh)
+        {
+            SshPort ??= FreeLoopbackPort();
+            args.AddRange(["--ssh-port", SshPort.Value.ToString(CultureInfo.InvariantCulture)]);
+        }
         args.AddRange(_options.ExtraBootArgs);
         var psi = new ProcessStartInfo("bash") { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -124,6 +138,8 @@ public sealed class QemuGuest : IDisposable
         _agent?.Dispose();
         _agent = null;
         _agentBuffer.Clear();
+        _serial?.Dispose();
+        _serial = null;
         if (File.Exists(SerialLogPath))
             File.Move(SerialLogPath, Path.Combine(_dir, $"serial-{DateTime.UtcNow:HHmmssfff}.log"));
         _serialConsumed = 0;
@@ -274,9 +290,43 @@ public sealed class QemuGuest : IDisposable
         return "--- serial console (last lines) ---\n" + string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
     }
 
+    /// <summary>Types <paramref name="text"/> on the serial console as a person would (send "\r" for Enter).</summary>
+    public void TypeOnSerial(string text)
+    {
+        if (!_options.SerialInput) throw new InvalidOperationException("the guest was started without GuestOptions.SerialInput");
+        if (_serial is not { Connected: true })
+        {
+            _serial?.Dispose();
+            _serial = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            _serial.Connect(new UnixDomainSocketEndPoint(SerialSocketPath));
+            // QEMU sends the guest's output to this socket too; unread, it fills and stalls the
+            // guest's UART. The log file already has every byte, so this copy is thrown away.
+            var socket = _serial;
+            new Thread(() =>
+            {
+                var sink = new byte[4096];
+                try { while (socket.Receive(sink) > 0) { } } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+            }) { IsBackground = true, Name = "serial drain" }.Start();
+        }
+        // One byte at a time: a 16550 without flow control drops what its FIFO cannot hold.
+        foreach (byte b in Encoding.UTF8.GetBytes(text))
+        {
+            _serial.Send([b]);
+            Thread.Sleep(20);
+        }
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
     public void Dispose()
     {
         try { PowerCut(); } catch { }
+        _serial?.Dispose();
         _agent?.Dispose();
         if (Environment.GetEnvironmentVariable("BERTH_KEEP_GUEST") is null)
             try { Directory.Delete(_dir, recursive: true); } catch { }

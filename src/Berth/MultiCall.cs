@@ -18,6 +18,7 @@ public static class MultiCall
         ["acpid"] = Berth.SystemServices.Power.AcpidEntry.Run,
         ["netconf"] = Berth.SystemServices.Network.NetconfEntry.Run,
         ["devmgr"] = Berth.SystemServices.DeviceManager.DevmgrEntry.Run,
+        ["berth-login"] = Berth.SystemServices.Console.LoginEntry.Run,
     };
 
     public static int Run(string[] args)

@@ -48,8 +48,8 @@ public sealed class ApiServer(ServiceSupervisor supervisor, Action<PowerAction, 
                 var peer = PeerCredentials.Of(client.Handle, path);
                 // Read the request either way: closing on an unread request would hand the client EPIPE, not the reason.
                 var request = ReadRequest(stream);
-                response = peer.Uid != 0
-                    ? new ApiResponse(false, $"permission denied: the Berth API is for root (you are uid {peer.Uid})")
+                response = !ApiAccess.Allowed(peer)
+                    ? new ApiResponse(false, $"permission denied: the Berth API is for root and the group berth ({ApiAccess.BerthGid}) (you are uid {peer.Uid})")
                     : Handle(request);
             }
             catch (Exception e) when (e is JsonException or IOException or SyscallException or InvalidOperationException)

@@ -123,7 +123,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
     private void ApplyAccounts(CloudConfigModel model, AccountDatabase accounts)
     {
         foreach (var user in model.Users)
-            if (accounts.Apply(user, "/var/lib/berth/home") is { } problem)
+            if (accounts.Apply(user, HomeRoot) is { } problem)
                 _report.Error(user.Name.Position, $"users: {user.Name.Value}: {problem}");
         Files.WriteAtomically(Path.Combine(etc, "passwd"), Encoding.UTF8.GetBytes(accounts.PasswdText), 0x1a4);
         Files.WriteAtomically(Path.Combine(etc, "group"), Encoding.UTF8.GetBytes(accounts.GroupText), 0x1a4);
@@ -145,6 +145,7 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
             }
             try
             {
+                MakeHomeRoot(home);
                 Files.MakeDirectories(home, 0x1c0);
                 // /root is on the read-only image: a tmpfs makes it writable; the keys come back from config every boot.
                 if (Mounts.IsReadOnly(home))
@@ -163,6 +164,19 @@ public sealed class CloudConfigBoot(ChildReaper reaper, ConfigPaths? paths = nul
             }
         }
     }
+
+    /// <summary>
+    /// The directory the homes live in is 0755: made as a parent of a 0700 home it would be 0700
+    /// too, and then no user could reach its own home (nor dropbear, which reads authorized_keys as the user).
+    /// </summary>
+    internal static void MakeHomeRoot(string home)
+    {
+        if (Path.GetDirectoryName(home) is not { Length: > 1 } parent) return;
+        Files.MakeDirectories(parent, 0x1ed);
+        if (parent == HomeRoot) Files.ChangeMode(parent, 0x1ed);
+    }
+
+    internal const string HomeRoot = "/var/lib/berth/home";
 
     private static void WriteState(string path, string value)
     {

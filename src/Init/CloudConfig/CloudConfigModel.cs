@@ -36,6 +36,9 @@ public sealed record NetworkSettings(IReadOnlyList<InterfaceSettings> Interfaces
 
 public sealed record ConsoleSettings(string? Tty, string? Autologin);
 
+/// <summary>berth.ssh: dropbear's switch, port and whether passwords may log in (keys only by default).</summary>
+public sealed record SshSettings(bool Enabled = true, int Port = 22, bool PasswordLogin = false);
+
 public sealed record UpgradeSettings(string? Url, string? Channel, string? PublicKey, bool Auto);
 
 public sealed record StateSettings(bool Tmpfs, string? Label, bool Autoformat);
@@ -54,6 +57,7 @@ public sealed record CloudConfigModel
     public IReadOnlyDictionary<string, Located<string>> Sysctl { get; init; } = new Dictionary<string, Located<string>>();
     public IReadOnlyDictionary<string, Located<string>> Environment { get; init; } = new Dictionary<string, Located<string>>();
     public ConsoleSettings Console { get; init; } = new(null, null);
+    public SshSettings Ssh { get; init; } = new();
     /// <summary>Every declared service (enabled or not), in declaration order.</summary>
     public IReadOnlyList<ServiceDefinition> Services { get; init; } = [];
     public UpgradeSettings Upgrade { get; init; } = new(null, null, null, false);

@@ -8,6 +8,7 @@ public static class CloudConfigSchema
 {
     public static readonly ScalarType String = new("a string");
     public static readonly ScalarType Boolean = new("a boolean (true or false)", s => ConfigValues.Bool(s) is not null);
+    public static readonly ScalarType Port = new("a TCP port (1-65535)", s => ConfigValues.Integer(s) is >= 1 and <= 65535);
     public static readonly ScalarType Count = new("a whole number", s => ConfigValues.Integer(s) is >= 0);
     public static readonly ScalarType Duration = new("a duration like 30s, 1m30s or 500ms", s => ConfigValues.Duration(s) is not null);
     public static readonly ScalarType Size = new("a size like 512m or 1g", s => ConfigValues.Size(s) is not null);
@@ -72,6 +73,7 @@ public static class CloudConfigSchema
         ("sysctl", new DictionaryType(String, ConfigValues.IsSysctlName, "a sysctl name like net.ipv4.ip_forward")),
         ("environment", new DictionaryType(String, ConfigValues.IsEnvironmentName, "an environment variable name")),
         ("console", new RecordType("a mapping", ("tty", String), ("autologin", String))),
+        ("ssh", new RecordType("a mapping", ("enabled", Boolean), ("port", Port), ("password_login", Boolean))),
         ("services", new DictionaryType(Service, ConfigValues.IsServiceName,
             "a service name (lowercase letters, digits, '_', '.', '-')")),
         ("upgrade", new RecordType("a mapping", ("url", String), ("channel", String), ("public_key", String), ("auto", Boolean))),

@@ -34,6 +34,7 @@ public sealed class ModelBinder
         var network = berth?.Get("network") as ConfigMapping;
         var dns = network?.Get("dns") as ConfigMapping;
         var console = berth?.Get("console") as ConfigMapping;
+        var ssh = berth?.Get("ssh") as ConfigMapping;
         var upgrade = berth?.Get("upgrade") as ConfigMapping;
         var state = berth?.Get("state") as ConfigMapping;
         var services = BindServices(berth?.Get("services") as ConfigMapping);
@@ -52,6 +53,7 @@ public sealed class ModelBinder
             Sysctl = Dictionary(berth?.Get("sysctl")),
             Environment = Dictionary(berth?.Get("environment")),
             Console = new ConsoleSettings(Str(console, "tty"), Str(console, "autologin")),
+            Ssh = new SshSettings(Bool(ssh, "enabled") ?? true, (int)(Int(ssh, "port") ?? 22), Bool(ssh, "password_login") ?? false),
             Services = services,
             Upgrade = new UpgradeSettings(Str(upgrade, "url"), Str(upgrade, "channel"), Str(upgrade, "public_key"), Bool(upgrade, "auto") ?? false),
             State = new StateSettings(Bool(state, "tmpfs") ?? false, Str(state, "label"), Bool(state, "autoformat") ?? false),

@@ -140,7 +140,7 @@ public sealed class Stage2Boot
     private List<ServiceDefinition> ConfiguredServiceList()
     {
         var catalog = _cloudConfig.Services;
-        var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Notice));
+        var services = new List<ServiceDefinition>(SystemServiceSet.Definitions(["pool.ntp.org"], BootLog.Warn, catalog, BootLog.Notice, _cloudConfig.Config.Model.Ssh));
         services.AddRange(ConfiguredServices.UserServices(catalog, SystemServiceSet.Names.ToHashSet(), _cloudConfig.Config.Merged));
         return ConfiguredServices.WithoutDisabledDependencies(services, catalog, BootLog.Notice);
     }
@@ -193,14 +193,14 @@ public sealed class Stage2Boot
         }
         var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
         if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
-        else if (ConsoleBundle.For(tty, baud) is var console && Directory.Exists(console.Rootfs))
+        else if (ConsoleBundle.For(tty, baud, _cloudConfig.Config.Model.Console.Autologin) is var console && Directory.Exists(console.Rootfs))
             _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = console.Write(), CaptureOutput = false,
                 Log = new ServiceLog("console") });
         else
         {
             // An image without the service bundles (an old or hand-made root): a plain getty still lets a person in.
             BootLog.Warn($"{ConsoleBundle.For(tty, baud).Rootfs} is missing: the console runs as a plain process");
-            _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud) });
+            _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud, _cloudConfig.Config.Model.Console.Autologin) });
         }
 
     }

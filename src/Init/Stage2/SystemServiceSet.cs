@@ -19,7 +19,7 @@ public static class SystemServiceSet
     public const string DevmgrSettled = "/run/berth/devmgr.settled";
 
     /// <summary>Every system service by name: the built-in cloud-config declares them (see CloudConfig.BuiltInDefaults).</summary>
-    public static readonly IReadOnlyList<string> Names = ["syslogd", "devmgr", "netconf", "ntpd", "acpid", "console"];
+    public static readonly IReadOnlyList<string> Names = ["syslogd", "devmgr", "netconf", "ntpd", "acpid", "console", "sshd"];
 
     /// <summary>The health check command of a system service that has one.</summary>
     public static IReadOnlyList<string>? HealthCommand(string name) => name switch
@@ -27,10 +27,12 @@ public static class SystemServiceSet
         "syslogd" => ["/bin/test", "-S", "/dev/log"],
         // Coldplug's events are handled: /dev and /dev/disk are there for whoever waits on devmgr.
         "devmgr" => ["/bin/test", "-f", DevmgrSettled],
+        // dropbear writes its pid file once it listens; the start script removed any stale one.
+        "sshd" => ["/bin/test", "-s", SystemServices.Ssh.SshdBundle.PidFile],
         _ => null,
     };
 
-    public static IReadOnlyList<ServiceBundle> Daemons(IReadOnlyList<string> ntpServers) =>
+    public static IReadOnlyList<ServiceBundle> Daemons(IReadOnlyList<string> ntpServers, CloudConfig.SshSettings? ssh = null) =>
     [
         new ServiceBundle
         {
@@ -82,6 +84,7 @@ public static class SystemServiceSet
             HostDev = true,
             Capabilities = ["CAP_KILL"],
         },
+        .. (ssh ?? new()) is { Enabled: true } s ? [SystemServices.Ssh.SshdBundle.For(s.Port, s.PasswordLogin)] : Array.Empty<ServiceBundle>(),
     ];
 
     /// <summary>The definitions for the supervisor, with their logs, dependencies and health checks.</summary>
@@ -95,10 +98,10 @@ public static class SystemServiceSet
     }
 
     public static IReadOnlyList<ServiceDefinition> Definitions(IReadOnlyList<string> ntpServers, Action<string> warn,
-        CloudConfig.ServiceCatalog? config = null, Action<string>? note = null)
+        CloudConfig.ServiceCatalog? config = null, Action<string>? note = null, CloudConfig.SshSettings? ssh = null)
     {
         var list = new List<ServiceDefinition>();
-        foreach (var daemon in Daemons(ntpServers))
+        foreach (var daemon in Daemons(ntpServers, ssh))
         {
             if ((config is null ? daemon : ConfiguredServices.Customize(daemon, config, note ?? warn)) is not { } b) continue;
             if (b.Image is null && !Directory.Exists(b.Rootfs))
@@ -117,6 +120,7 @@ public static class SystemServiceSet
                 {
                     "ntpd" => [new ServiceDependency("netconf")],
                     "netconf" => [new ServiceDependency("syslogd")],
+                    "sshd" => [new ServiceDependency("netconf")],
                     _ => [],
                 },
                 Health = HealthCommand(b.Name) is { } health

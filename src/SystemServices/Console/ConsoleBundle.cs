@@ -12,9 +12,9 @@ namespace Berth.SystemServices.Console;
 /// </summary>
 public static class ConsoleBundle
 {
-    public static ServiceBundle For(string tty, string baud)
+    public static ServiceBundle For(string tty, string baud, string? autologin = null)
     {
-        var getty = LoginConsole.Getty(tty, baud);
+        var getty = LoginConsole.Getty(tty, baud, autologin);
         return new ServiceBundle
         {
             Name = "console",

@@ -19,12 +19,27 @@ public static class LoginConsole
         return (tty, baud);
     }
 
-    public static SpawnSpec Getty(string tty, string baud) => new()
+    public const string LoginProgram = "/usr/bin/berth-login";
+
+    /// <summary>
+    /// getty on <paramref name="tty"/> running berth-login. With <paramref name="autologin"/> getty
+    /// asks nothing (-n) and berth-login takes the user from BERTH_AUTOLOGIN: busybox getty passes
+    /// its environment on but no arguments of ours.
+    /// </summary>
+    public static SpawnSpec Getty(string tty, string baud, string? autologin = null, bool? hasLoginProgram = null)
     {
-        Executable = "/sbin/getty",
-        // -L: local line, no carrier detect (virtual and serial consoles alike).
-        Arguments = ["-L", baud, tty, tty.StartsWith("ttyS", StringComparison.Ordinal) ? "vt100" : "linux"],
-        NewSession = true,
-        Environment = ProcessSpawner.DefaultEnvironment,
-    };
+        var env = new Dictionary<string, string>(ProcessSpawner.DefaultEnvironment, StringComparer.Ordinal);
+        if (!string.IsNullOrEmpty(autologin)) env["BERTH_AUTOLOGIN"] = autologin;
+        // An image without berth-login (an old root) keeps busybox's login.
+        string[] login = hasLoginProgram ?? File.Exists(LoginProgram) ? ["-l", LoginProgram] : [];
+        return new()
+        {
+            Executable = "/sbin/getty",
+            // -L: local line, no carrier detect (virtual and serial consoles alike).
+            Arguments = ["-L", .. login, .. string.IsNullOrEmpty(autologin) ? Array.Empty<string>() : ["-n"],
+                         baud, tty, tty.StartsWith("ttyS", StringComparison.Ordinal) ? "vt100" : "linux"],
+            NewSession = true,
+            Environment = env,
+        };
+    }
 }

@@ -123,7 +123,8 @@ public sealed class BootTests(SharedGuest shared)
     public void A_login_console_runs_on_the_serial_line()
     {
         var ps = Guest.Check("ps -o pid,args");
-        Assert.Matches(@"getty -L 115200 ttyS0", ps);
+        // getty asks for the name, berth-login (crypt(3) against /etc/shadow) for the password.
+        Assert.Matches(@"getty -L -l /usr/bin/berth-login 115200 ttyS0", ps);
         Assert.Contains("login:", Guest.SerialLog);
     }
 }
