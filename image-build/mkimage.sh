@@ -60,7 +60,7 @@ log() { echo "[mkimage] $*" >&2; }
 die() { echo "[mkimage] ERROR: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "must run as root (mknod, root-owned files)"
-for t in sfdisk mksquashfs mkfs.vfat mcopy mmd grub-mkimage grub-editenv cpio depmod modprobe ldd busybox gzip zstd sha256sum objcopy umoci; do
+for t in sfdisk mksquashfs mkfs.vfat mcopy mmd grub-mkimage grub-editenv cpio depmod modprobe ldd busybox gzip zstd sha256sum objcopy tar; do
   command -v "$t" >/dev/null || die "missing tool: $t (run 'make deps')"
 done
 
@@ -304,20 +304,33 @@ done
 # A busybox OCI image in the read-only root, so that a user service can say `image: busybox` on a
 # machine that has never pulled anything (PID 1 imports it into the image store on first use).
 BBI=$WORK/busybox-image
-umoci init --layout "$BBI/layout"
-umoci new --image "$BBI/layout:latest"
-umoci unpack --image "$BBI/layout:latest" "$BBI/bundle" >/dev/null
-mkdir -p "$BBI/bundle/rootfs/bin" "$BBI/bundle/rootfs/tmp" "$BBI/bundle/rootfs/etc"
-chmod 1777 "$BBI/bundle/rootfs/tmp"
-cp "$BUSYBOX" "$BBI/bundle/rootfs/bin/busybox"
-for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$BBI/bundle/rootfs/bin/$a"; done
-printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$BBI/bundle/rootfs/etc/passwd"
-printf 'root:x:0:\nnobody:x:65534:\n' > "$BBI/bundle/rootfs/etc/group"
-find "$BBI/bundle/rootfs" -exec touch -h -d "@$SDE" {} +
-umoci repack --image "$BBI/layout:latest" "$BBI/bundle" >/dev/null
-umoci config --image "$BBI/layout:latest" --config.cmd sh --config.env PATH=/bin --config.workingdir / \
-  --history.created "$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)" --created "$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)"
-umoci gc --layout "$BBI/layout"
+mkdir -p "$BBI/rootfs/bin" "$BBI/rootfs/tmp" "$BBI/rootfs/etc" "$BBI/layout/blobs/sha256"
+chmod 1777 "$BBI/rootfs/tmp"
+cp "$BUSYBOX" "$BBI/rootfs/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -s busybox "$BBI/rootfs/bin/$a"; done
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$BBI/rootfs/etc/passwd"
+printf 'root:x:0:\nnobody:x:65534:\n' > "$BBI/rootfs/etc/group"
+# Written by hand rather than with umoci, which stamps the build time into the layout: the same
+# inputs must give the same image, byte for byte.
+tar --sort=name --mtime="@$SDE" --owner=0 --group=0 --numeric-owner --format=posix \
+    --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
+    -C "$BBI/rootfs" -cf "$BBI/layer.tar" bin etc tmp
+gzip -9n < "$BBI/layer.tar" > "$BBI/layer.tar.gz"
+blob() { # file -> digest hex, stored under blobs/sha256
+  local h; h=$(sha256sum "$1" | cut -d' ' -f1); cp "$1" "$BBI/layout/blobs/sha256/$h"; echo "$h"
+}
+diff_id=$(sha256sum "$BBI/layer.tar" | cut -d' ' -f1)
+layer=$(blob "$BBI/layer.tar.gz")
+created=$(date -u -d "@$SDE" +%Y-%m-%dT%H:%M:%SZ)
+printf '{"created":"%s","architecture":"amd64","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sh"],"WorkingDir":"/"},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"%s","created_by":"berth image-build: busybox"}]}' \
+  "$created" "$diff_id" "$created" > "$BBI/config.json"
+config=$(blob "$BBI/config.json")
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:%s","size":%d}]}' \
+  "$config" "$(stat -c %s "$BBI/config.json")" "$layer" "$(stat -c %s "$BBI/layer.tar.gz")" > "$BBI/manifest.json"
+manifest=$(blob "$BBI/manifest.json")
+printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"org.opencontainers.image.ref.name":"latest"},"platform":{"architecture":"amd64","os":"linux"}}]}' \
+  "$manifest" "$(stat -c %s "$BBI/manifest.json")" > "$BBI/layout/index.json"
+printf '{"imageLayoutVersion":"1.0.0"}' > "$BBI/layout/oci-layout"
 mkdir -p "$R/usr/share/berth/images"
 cp -r "$BBI/layout" "$R/usr/share/berth/images/busybox"
 
