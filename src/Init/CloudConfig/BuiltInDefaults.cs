@@ -15,13 +15,16 @@ public static class BuiltInDefaults
         ConfigMapping M(params (string Key, ConfigNode Value)[] entries) =>
             new(entries.Select(e => new KeyValuePair<ConfigScalar, ConfigNode>(S(e.Key), e.Value)).ToList(), at);
         ConfigSequence L(IEnumerable<string> items) => new(items.Select(i => (ConfigNode)S(i)).ToList(), at);
-        // The system services, so that cloud-config can turn one off, change its command or
-        // environment, and name it in a user service's depends_on; what each may do (namespaces,
-        // capabilities, binds) stays in Stage2.SystemServiceSet.
+        // The system services, so that cloud-config can turn one off, change its command,
+        // environment, restart policy or health check, and name it in a user service's depends_on
+        // (service_healthy needs the health check here); what each may do (namespaces,
+        // capabilities, binds) stays in Stage2.SystemServiceSet. The health checks poll fast: the
+        // ready line waits on them.
         var services = Stage2.SystemServiceSet.Names.Select(name =>
         {
             var entries = new List<(string, ConfigNode)> { ("restart", S("always")) };
-            if (Stage2.SystemServiceSet.HealthCommand(name) is { } test) entries.Add(("healthcheck", M(("test", L(test)))));
+            if (Stage2.SystemServiceSet.HealthCommand(name) is { } test)
+                entries.Add(("healthcheck", M(("test", L(test)), ("interval", S("200ms")), ("retries", S("50")))));
             return (name, (ConfigNode)M([.. entries]));
         });
         var tree = M(("berth", M(

@@ -31,7 +31,7 @@ public static class ConfiguredServices
     }
 
     /// <summary>The enabled services of cloud-config that are not system services, as the supervisor runs them.</summary>
-    public static List<ServiceDefinition> UserServices(Config.ServiceCatalog catalog, IReadOnlySet<string> systemNames, Config.ConfigMapping? merged = null)
+    public static List<ServiceDefinition> UserServices(Config.ServiceCatalog catalog, IReadOnlySet<string> systemNames, Config.ConfigMapping merged)
     {
         var list = new List<ServiceDefinition>();
         foreach (var s in catalog.StartOrder)
@@ -45,37 +45,50 @@ public static class ConfiguredServices
                 Fingerprint = Fingerprint(s.Name, env, merged),
                 PrepareBundle = bundle.Prepare,
                 Log = new ServiceLog(s.Name),
-                Restart = s.Restart switch
-                {
-                    Config.ServiceRestart.Always => RestartPolicy.Always,
-                    Config.ServiceRestart.OnFailure => RestartPolicy.OnFailure,
-                    _ => RestartPolicy.No,
-                },
+                Restart = RestartOf(s),
                 StopSignal = s.StopSignal,
                 OneShot = s.OneShot,
-                DependsOn = s.DependsOn.Select(d => new ServiceDependency(d.Service, d.Condition switch
-                {
-                    Config.DependencyCondition.Healthy => DependencyCondition.Healthy,
-                    Config.DependencyCondition.Completed => DependencyCondition.Completed,
-                    _ => DependencyCondition.Started,
-                })).ToList(),
-                Health = s.HealthCheck is { Test: { } test } h
-                    ? new HealthCheck { Command = test.Argv, Interval = h.Interval, Timeout = h.Timeout, Retries = h.Retries, StartPeriod = h.StartPeriod }
-                    : null,
+                DependsOn = DependenciesOf(s),
+                Health = HealthOf(s),
             });
         }
         return list;
     }
 
+    public static RestartPolicy RestartOf(Config.ServiceDefinition s) => s.Restart switch
+    {
+        Config.ServiceRestart.Always => RestartPolicy.Always,
+        Config.ServiceRestart.OnFailure => RestartPolicy.OnFailure,
+        _ => RestartPolicy.No,
+    };
+
+    public static List<ServiceDependency> DependenciesOf(Config.ServiceDefinition s) =>
+        s.DependsOn.Select(d => new ServiceDependency(d.Service, d.Condition switch
+        {
+            Config.DependencyCondition.Healthy => DependencyCondition.Healthy,
+            Config.DependencyCondition.Completed => DependencyCondition.Completed,
+            _ => DependencyCondition.Started,
+        })).ToList();
+
+    public static HealthCheck? HealthOf(Config.ServiceDefinition s) => s.HealthCheck is { Test: { } test } h
+        ? new HealthCheck { Command = test.Argv, Interval = h.Interval, Timeout = h.Timeout, Retries = h.Retries, StartPeriod = h.StartPeriod }
+        : null;
+
     /// <summary>
     /// The service's merged config as text (values only: moving it to another line changes nothing)
     /// and its environment. A new image under the same name is not seen: `berth restart` takes it.
     /// </summary>
-    private static string Fingerprint(string name, IReadOnlyDictionary<string, string> env, Config.ConfigMapping? merged)
+    private static string Fingerprint(string name, IReadOnlyDictionary<string, string> env, Config.ConfigMapping merged)
     {
-        var node = (merged?.Get("berth") as Config.ConfigMapping)?.Get("services") is Config.ConfigMapping services ? services.Get(name) : null;
+        var node = (merged.Get("berth") as Config.ConfigMapping)?.Get("services") is Config.ConfigMapping services ? services.Get(name) : null;
         return (node is null ? name : Config.YamlTreeWriter.WriteInline(node)) + "\n" + string.Join("\n", env.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => $"{e.Key}={e.Value}"));
     }
+
+    /// <summary>A system service's: what config may change of it (the rest is this binary's own), and its config entry.</summary>
+    public static string Fingerprint(ServiceBundle b, Config.ServiceDefinition? entry) =>
+        string.Join('\0', b.Args) + "\n" + string.Join('\0', b.Env) + "\n" + b.Image + "\n"
+        + entry?.Restart + "\n" + string.Join(',', entry?.DependsOn.Select(d => $"{d.Service}:{d.Condition}") ?? [])
+        + "\n" + (entry?.HealthCheck is { Test: { } t } h ? $"{string.Join('\0', t.Argv)}|{h.Interval}|{h.Retries}|{h.StartPeriod}" : "") + "\n" + entry?.StopSignal;
 
     /// <summary>Drops dependencies on services that are turned off: waiting for them would wait forever.</summary>
     public static List<ServiceDefinition> WithoutDisabledDependencies(List<ServiceDefinition> services, Config.ServiceCatalog catalog, Action<string> note)

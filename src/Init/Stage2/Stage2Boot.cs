@@ -161,9 +161,12 @@ public sealed class Stage2Boot
 
     private void StartServices()
     {
+        bool devmgrRuns = false;
         try
         {
-            _supervisor.StartAll(ConfiguredServiceList());
+            var services = ConfiguredServiceList();
+            devmgrRuns = services.Any(s => s.Name == "devmgr");
+            _supervisor.StartAll(services);
         }
         catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
         {
@@ -171,10 +174,12 @@ public sealed class Stage2Boot
         }
 
         // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
-        // boot path; the agent port, when the host attached one, follows them.
+        // boot path; the agent port, when the host attached one, follows them. devmgr loads them
+        // by modalias as it replays the devices: PID 1 does it only when devmgr does not run, rather
+        // than parse modules.alias a second time and race devmgr for the same modules.
         new Thread(() =>
         {
-            ColdplugRemainingDevices();
+            if (!devmgrRuns) ColdplugRemainingDevices();
             if (AgentPort.VirtioSerialPresent() && AgentPort.WaitFor(TimeSpan.FromSeconds(10)) is { } device)
                 _supervisor.Start(AgentPort.Service(device));
         }) { IsBackground = true, Name = "coldplug" }.Start();

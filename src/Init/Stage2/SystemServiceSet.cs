@@ -109,22 +109,29 @@ public static class SystemServiceSet
                 warn($"{b.Rootfs} is missing: {b.Name} does not run");
                 continue;
             }
+            var entry = config?.Get(b.Name);
+            List<ServiceDependency> builtInDependencies = b.Name switch
+            {
+                "ntpd" => [new ServiceDependency("netconf")],
+                "netconf" => [new ServiceDependency("syslogd")],
+                "sshd" => [new ServiceDependency("netconf")],
+                _ => [],
+            };
             list.Add(new ServiceDefinition
             {
                 Name = b.Name,
                 Bundle = b.Image is null ? b.Write() : null,
-                Fingerprint = System.Text.Encoding.UTF8.GetString(Runtime.Oci.SpecWriter.ToUtf8(b.Spec())) + "\nimage=" + b.Image,
+                // Only what config can change goes in (the rest is this binary's own): no second
+                // serialization of config.json at boot.
+                Fingerprint = ConfiguredServices.Fingerprint(b, entry),
                 PrepareBundle = b.Image is null ? null : warnings => FromImage(b, config!, warnings).Write(),
                 Log = new ServiceLog(b.Name),
-                DependsOn = b.Name switch
-                {
-                    "ntpd" => [new ServiceDependency("netconf")],
-                    "netconf" => [new ServiceDependency("syslogd")],
-                    "sshd" => [new ServiceDependency("netconf")],
-                    _ => [],
-                },
-                Health = HealthCommand(b.Name) is { } health
-                    ? new HealthCheck { Command = health, Interval = TimeSpan.FromMilliseconds(200), Retries = 50 }
+                Restart = entry is null ? RestartPolicy.Always : ConfiguredServices.RestartOf(entry),
+                DependsOn = [.. builtInDependencies, .. entry is null ? [] : ConfiguredServices.DependenciesOf(entry)],
+                StopSignal = entry?.StopSignal ?? 15,
+                // The built-in defaults carry the health checks (CloudConfig.BuiltInDefaults); without a config, the same.
+                Health = entry is not null ? ConfiguredServices.HealthOf(entry)
+                    : HealthCommand(b.Name) is { } health ? new HealthCheck { Command = health, Interval = TimeSpan.FromMilliseconds(200), Retries = 50 }
                     : null,
             });
         }

@@ -9,7 +9,7 @@ namespace Berth.Init.Upgrade;
 /// </summary>
 public sealed class ReadAhead : IDisposable
 {
-    /// <summary>Fills as much of the span as the source has at that offset; fewer bytes only at its end.</summary>
+    /// <summary>Reads some bytes at that offset, as read(2) does: 0 at the source's end.</summary>
     public delegate int ChunkReader(Span<byte> buffer, long offset);
 
     private readonly BlockingCollection<(byte[]? Buffer, int Length, Exception? Error)> _full;
@@ -26,17 +26,7 @@ public sealed class ReadAhead : IDisposable
     }
 
     /// <summary>A stream read from where it is, to <paramref name="size"/> bytes.</summary>
-    public static ReadAhead Of(Stream stream, long size, int chunkBytes) => new((buffer, _) =>
-    {
-        int total = 0;
-        while (total < buffer.Length)
-        {
-            int n = stream.Read(buffer[total..]);
-            if (n <= 0) break;
-            total += n;
-        }
-        return total;
-    }, size, chunkBytes);
+    public static ReadAhead Of(Stream stream, long size, int chunkBytes) => new((buffer, _) => stream.Read(buffer), size, chunkBytes);
 
     private void Produce(ChunkReader read, long size)
     {
@@ -47,7 +37,13 @@ public sealed class ReadAhead : IDisposable
             {
                 var buffer = _free.Take(_stop.Token);
                 int want = (int)Math.Min(buffer.Length, size - offset);
-                int got = read(buffer.AsSpan(0, want), offset);
+                int got = 0;
+                while (got < want)
+                {
+                    int n = read(buffer.AsSpan(got, want - got), offset + got);
+                    if (n <= 0) break;
+                    got += n;
+                }
                 _full.Add((buffer, got, null), _stop.Token);
                 offset += got;
                 if (got < want) break;

@@ -41,17 +41,7 @@ public sealed class SlotWriter
     {
         using var fd = FileDescriptor.Open(_device, O_RDONLY);
         fd.DropCachedPages();
-        using var ahead = new ReadAhead((buffer, offset) =>
-        {
-            int total = 0;
-            while (total < buffer.Length)
-            {
-                int n = fd.PRead(buffer[total..], offset + total);
-                if (n <= 0) break;
-                total += n;
-            }
-            return total;
-        }, size, ChunkBytes);
+        using var ahead = new ReadAhead(fd.PRead, size, ChunkBytes);
         string sha = HashChunks(ahead, size, progress, out long done);
         if (done < size) throw new IOException($"{_device}: ends after {done} bytes while reading back {size}");
         return sha;

@@ -84,7 +84,7 @@ public class ConfiguredServicesTests
                   one_shot: true
             """);
         Assert.Empty(c.Diagnostics);
-        var user = ConfiguredServices.UserServices(c.Services, SystemServiceSet.Names.ToHashSet());
+        var user = ConfiguredServices.UserServices(c.Services, SystemServiceSet.Names.ToHashSet(), c.Merged);
         Assert.Equal(["init", "web"], user.Select(s => s.Name));
         var web = user[1];
         Assert.Equal(RestartPolicy.OnFailure, web.Restart);
@@ -103,7 +103,7 @@ public class ConfiguredServicesTests
     public void A_service_no_longer_waits_for_one_that_is_turned_off()
     {
         var c = Load("berth:\n  services:\n    ntpd: {enabled: false}\n    app: {image: busybox, depends_on: [ntpd, syslogd]}\n");
-        var user = ConfiguredServices.UserServices(c.Services, SystemServiceSet.Names.ToHashSet());
+        var user = ConfiguredServices.UserServices(c.Services, SystemServiceSet.Names.ToHashSet(), c.Merged);
         var notes = new List<string>();
         var kept = ConfiguredServices.WithoutDisabledDependencies(user, c.Services, notes.Add);
         Assert.Equal(["syslogd"], kept.Single().DependsOn.Select(d => d.Name));
@@ -122,6 +122,24 @@ public class ConfiguredServicesTests
         Assert.Equal(a, Of("hostname: x\n\nberth:\n  services:\n    other: {image: busybox}\n    web:\n      image: busybox\n      command: [httpd, -f]\n"));
         Assert.NotEqual(a, Of("berth:\n  services:\n    web: {image: busybox, command: [httpd, -f, -v]}\n"));
         Assert.NotEqual(a, Of("berth:\n  environment: {A: b}\n  services:\n    web: {image: busybox, command: [httpd, -f]}\n"));
+    }
+
+    [Fact]
+    public void A_system_services_fingerprint_follows_what_config_changes_of_it()
+    {
+        string Of(string yaml)
+        {
+            var c = Load(yaml);
+            Assert.Empty(c.Diagnostics);
+            var entry = c.Services.Get("ntpd");
+            return ConfiguredServices.Fingerprint(ConfiguredServices.Customize(Ntpd, c.Services, _ => { })!, entry);
+        }
+        string plain = Of("hostname: x\n");
+        Assert.Equal(plain, Of("berth:\n  services:\n    ntpd: {restart: always}\n"));
+        Assert.NotEqual(plain, Of("berth:\n  services:\n    ntpd: {restart: on-failure}\n"));
+        Assert.NotEqual(plain, Of("berth:\n  services:\n    ntpd: {command: [ntpd, -q]}\n"));
+        Assert.NotEqual(plain, Of("berth:\n  services:\n    ntpd: {healthcheck: {test: [CMD, /bin/true]}}\n"));
+        Assert.NotEqual(plain, Of("berth:\n  services:\n    ntpd: {depends_on: [syslogd]}\n"));
     }
 
     [Theory]
