@@ -38,7 +38,7 @@ IMAGE_INPUTS := image-build/mkimage.sh image-build/modules.conf image-build/grub
 
 DEB_PACKAGES := qemu-system-x86 linux-image-amd64 binutils busybox-static dropbear-bin squashfs-tools e2fsprogs \
                 dosfstools mtools fdisk grub-pc-bin grub-efi-amd64-bin ovmf cpio kmod zstd xz-utils \
-                crun runc umoci skopeo time dnsmasq-base
+                crun runc umoci skopeo time dnsmasq-base openssh-client python3
 
 .PHONY: all deps check-dotnet build image bundle keys run bench test clean
 
