@@ -39,6 +39,9 @@ public sealed class UserServiceTests(ITestOutputHelper output)
             broken:
               image: nonesuch:1
               restart: "no"
+            acpid:
+              image: busybox
+              command: [sleep, "3600"]
         """;
 
     private static JsonElement Service(QemuGuest guest, string name) =>
@@ -105,6 +108,13 @@ public sealed class UserServiceTests(ITestOutputHelper output)
             else Thread.Sleep(250);
         }
         Assert.Equal("served from a user service\n", page);
+
+        // A system service's image replaced: busybox's root under acpid's own privileges, not the base's /usr.
+        var acpid = WaitFor(guest, "acpid", s => State(s) == "running");
+        int acpidPid = acpid.GetProperty("pid").GetInt32();
+        Assert.Equal("sleep 3600", guest.Check($"tr '\\0' ' ' < /proc/{acpidPid}/cmdline").Trim());
+        Assert.Equal(0, guest.Run($"test -f /proc/{acpidPid}/root/bin/busybox").ExitCode);
+        Assert.NotEqual(0, guest.Run($"test -e /proc/{acpidPid}/root/usr/bin/berth").ExitCode);
 
         // A missing image fails that service alone, with the reason in ps and its log.
         var broken = WaitFor(guest, "broken", s => State(s) is "failed" or "exited" or "stopped");
