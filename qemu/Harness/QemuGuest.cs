@@ -284,6 +284,30 @@ public sealed class QemuGuest : IDisposable
         return Encoding.UTF8.GetString(buf, 0, n);
     }
 
+    /// <summary>
+    /// Types <paramref name="text"/> on the guest's PS/2 keyboard through QMP send-key, which the
+    /// kernel hands to the foreground virtual terminal (tty1): what a person at the VM's screen does.
+    /// Letters, digits, space, '-', '.', '/' and "\r" for Enter.
+    /// </summary>
+    public void TypeOnKeyboard(string text)
+    {
+        foreach (char c in text)
+        {
+            string key = c switch
+            {
+                '\r' or '\n' => "ret",
+                ' ' => "spc",
+                '-' => "minus",
+                '.' => "dot",
+                '/' => "slash",
+                >= 'a' and <= 'z' or >= '0' and <= '9' => c.ToString(),
+                _ => throw new ArgumentException($"no key for '{c}' in TypeOnKeyboard", nameof(text)),
+            };
+            string reply = Qmp($"{{\"execute\":\"send-key\",\"arguments\":{{\"keys\":[{{\"type\":\"qcode\",\"data\":\"{key}\"}}]}}}}");
+            if (!reply.Contains("\"return\"", StringComparison.Ordinal)) throw new InvalidOperationException($"QMP send-key {key}: {reply}");
+        }
+    }
+
     private static string Tail(string log, int lines = 40)
     {
         var all = log.Split('\n');

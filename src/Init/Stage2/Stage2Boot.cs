@@ -194,18 +194,24 @@ public sealed class Stage2Boot
             BootLog.Info($"service console is turned off by cloud-config ({off.Positions.GetValueOrDefault("enabled", off.Position)})");
             return;
         }
-        var (tty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
-        if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
-        else if (ConsoleBundle.For(tty, baud, _cloudConfig.Config.Model.Console.Autologin) is var console && Directory.Exists(console.Rootfs))
-            _supervisor.Start(new ServiceDefinition { Name = "console", Bundle = console.Write(), CaptureOutput = false,
-                Log = new ServiceLog("console") });
-        else
+        var (consoleTty, baud) = LoginConsole.ChooseTty(_cmdline.Consoles(), _cmdline.Get("berth.console") ?? _cloudConfig.Config.Model.Console.Tty);
+        string? autologin = _cloudConfig.Config.Model.Console.Autologin;
+        foreach (var tty in LoginConsole.LoginTtys(consoleTty, File.Exists))
         {
-            // An image without the service bundles (an old or hand-made root): a plain getty still lets a person in.
-            BootLog.Warn($"{ConsoleBundle.For(tty, baud).Rootfs} is missing: the console runs as a plain process");
-            _supervisor.Start(new ServiceDefinition { Name = "console", Spec = LoginConsole.Getty(tty, baud, _cloudConfig.Config.Model.Console.Autologin) });
+            string name = LoginConsole.ServiceName(tty, consoleTty);
+            // A virtual terminal runs at whatever speed; getty only needs a number.
+            string ttyBaud = tty == consoleTty ? baud : "38400";
+            if (!File.Exists("/dev/" + tty)) BootLog.Warn($"console tty /dev/{tty} does not exist; no login console");
+            else if (ConsoleBundle.For(tty, ttyBaud, autologin, name) is var console && Directory.Exists(console.Rootfs))
+                _supervisor.Start(new ServiceDefinition { Name = name, Bundle = console.Write(), CaptureOutput = false,
+                    Log = new ServiceLog(name) });
+            else
+            {
+                // An image without the service bundles (an old or hand-made root): a plain getty still lets a person in.
+                BootLog.Warn($"{console.Rootfs} is missing: {name} runs as a plain process");
+                _supervisor.Start(new ServiceDefinition { Name = name, Spec = LoginConsole.Getty(tty, ttyBaud, autologin) });
+            }
         }
-
     }
 
     private void ColdplugRemainingDevices()

@@ -149,8 +149,15 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 try { n = f.Read(one); }
                 catch (SyscallException e) when (e.Errno == Consts.EAGAIN) { n = -1; }
                 if (n == 1) break;
+                // The process may have written its byte, exec'd and exited between the read above and this
+                // check (a /bin/true does): the byte outlives the writer in the fifo, so read once more first.
                 if (ContainerProcess.StatusOf(store, record) == ContainerStatus.Stopped)
+                {
+                    try { n = f.Read(one); }
+                    catch (SyscallException e) when (e.Errno == Consts.EAGAIN) { n = -1; }
+                    if (n == 1) break;
                     throw new RuntimeException($"container \"{id}\" exited before it could be started");
+                }
                 if (Environment.TickCount64 > deadline)
                     throw new RuntimeException($"container \"{id}\" did not take the start signal within 10 s");
                 Thread.Sleep(1);

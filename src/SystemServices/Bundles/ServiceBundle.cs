@@ -53,7 +53,10 @@ public sealed record ServiceBundle
     /// <summary>Where the image of <see cref="Image"/> is mounted; the system binds of the base are then not added.</summary>
     public string? ImageRootfs { get; init; }
 
-    public string Rootfs => ImageRootfs ?? Path.Combine(RootfsBase, Name, "rootfs");
+    /// <summary>The prebuilt rootfs to use when it is another service's (a second console shares the console's).</summary>
+    public string? RootfsOf { get; init; }
+
+    public string Rootfs => ImageRootfs ?? Path.Combine(RootfsBase, RootfsOf ?? Name, "rootfs");
     public string Directory => Path.Combine(ConfigBase, Name);
 
     public RuntimeSpec Spec()

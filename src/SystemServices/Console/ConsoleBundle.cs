@@ -12,12 +12,13 @@ namespace Berth.SystemServices.Console;
 /// </summary>
 public static class ConsoleBundle
 {
-    public static ServiceBundle For(string tty, string baud, string? autologin = null)
+    public static ServiceBundle For(string tty, string baud, string? autologin = null, string name = "console")
     {
         var getty = LoginConsole.Getty(tty, baud, autologin);
         return new ServiceBundle
         {
-            Name = "console",
+            Name = name,
+            RootfsOf = "console",
             Args = [getty.Executable, .. getty.Arguments],
             Env = [.. (getty.Environment ?? Runtime.Linux.ProcessSpawner.DefaultEnvironment).Select(kv => $"{kv.Key}={kv.Value}")],
             Capabilities = Runtime.Security.Capabilities.All,

@@ -19,6 +19,19 @@ public static class LoginConsole
         return (tty, baud);
     }
 
+    /// <summary>
+    /// The ttys that get a getty: the kernel's console, and tty1 as well when that console is a
+    /// serial line, so a person at the VM's screen can log in too (RancherOS and Flatcar do both).
+    /// </summary>
+    public static IReadOnlyList<string> LoginTtys(string consoleTty, Func<string, bool> exists)
+    {
+        bool virtualTerminal = consoleTty.Length > 3 && consoleTty.StartsWith("tty", StringComparison.Ordinal) && consoleTty[3..].All(char.IsAsciiDigit);
+        return virtualTerminal || !exists("/dev/tty1") ? [consoleTty] : [consoleTty, "tty1"];
+    }
+
+    /// <summary>The service name of the getty on <paramref name="tty"/>: "console" for the kernel's console.</summary>
+    public static string ServiceName(string tty, string consoleTty) => tty == consoleTty ? "console" : "console-" + tty;
+
     public const string LoginProgram = "/usr/bin/berth-login";
 
     /// <summary>

@@ -94,6 +94,36 @@ public sealed class LoginTests(LoginGuest fixture, ITestOutputHelper output) : I
         Assert.DoesNotContain("permission denied", ps.Value);
     }
 
+    /// <summary>The screen of tty1 as text (/dev/vcs1: the characters of every row, no newlines).</summary>
+    private string Tty1Screen() => Guest.Check("cat /dev/vcs1");
+
+    private string WaitForScreen(string what, Func<string, bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string screen;
+        while (!condition(screen = Tty1Screen()))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"tty1 never showed {what}; its screen:\n{screen}");
+            Thread.Sleep(300);
+        }
+        return screen;
+    }
+
+    [Fact]
+    public void A_second_getty_on_tty1_lets_a_person_at_the_screen_log_in()
+    {
+        // The serial line is the kernel's console; tty1 gets its own supervised getty as well.
+        var ps = Guest.Check("berth ps");
+        Assert.Matches(new Regex(@"(?m)^console-tty1 +container +running"), ps);
+        WaitForScreen("a login prompt", s => s.Contains("login:", StringComparison.Ordinal));
+        Guest.TypeOnKeyboard("ann\r");
+        WaitForScreen("the password prompt", s => s.Contains("Password:", StringComparison.Ordinal));
+        Guest.TypeOnKeyboard(LoginGuest.Password + "\r");
+        Guest.TypeOnKeyboard("id -u\r");
+        var screen = WaitForScreen("the shell's answer", s => Regex.IsMatch(s, @"id -u +1000 "));
+        Assert.DoesNotContain(LoginGuest.Password, screen);
+    }
+
     [Fact]
     public void Ssh_with_a_key_from_cloud_config_reaches_the_user_shell()
     {

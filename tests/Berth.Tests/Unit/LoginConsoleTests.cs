@@ -61,4 +61,22 @@ public class LoginConsoleTests
     {
         Assert.Equal(["-L", "38400", "tty1", "linux"], LoginConsole.Getty("tty1", "38400").Arguments);
     }
+
+    [Fact]
+    public void A_serial_console_gets_a_second_getty_on_tty1()
+    {
+        Assert.Equal(["ttyS0", "tty1"], LoginConsole.LoginTtys("ttyS0", _ => true));
+        Assert.Equal(["hvc0", "tty1"], LoginConsole.LoginTtys("hvc0", _ => true));
+        Assert.Equal("console", LoginConsole.ServiceName("ttyS0", "ttyS0"));
+        Assert.Equal("console-tty1", LoginConsole.ServiceName("tty1", "ttyS0"));
+    }
+
+    [Fact]
+    public void A_virtual_terminal_console_or_a_machine_without_tty1_gets_one_getty()
+    {
+        Assert.Equal(["tty1"], LoginConsole.LoginTtys("tty1", _ => true));
+        Assert.Equal(["tty0"], LoginConsole.LoginTtys("tty0", _ => true));
+        Assert.Equal(["tty12"], LoginConsole.LoginTtys("tty12", _ => true));
+        Assert.Equal(["ttyS0"], LoginConsole.LoginTtys("ttyS0", p => p != "/dev/tty1"));
+    }
 }
