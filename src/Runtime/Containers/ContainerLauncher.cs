@@ -142,20 +142,19 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
         using (var f = FileDescriptor.Open(fifo, Consts.O_RDONLY | Consts.O_NONBLOCK))
         {
             long deadline = Environment.TickCount64 + 10_000;
-            Span<byte> one = stackalloc byte[1];
-            while (true)
+            byte[] one = new byte[1];
+            bool TookByte()
             {
-                int n;
-                try { n = f.Read(one); }
-                catch (SyscallException e) when (e.Errno == Consts.EAGAIN) { n = -1; }
-                if (n == 1) break;
+                try { return f.Read(one) == 1; }
+                catch (SyscallException e) when (e.Errno == Consts.EAGAIN) { return false; }
+            }
+            while (!TookByte())
+            {
                 // The process may have written its byte, exec'd and exited between the read above and this
                 // check (a /bin/true does): the byte outlives the writer in the fifo, so read once more first.
                 if (ContainerProcess.StatusOf(store, record) == ContainerStatus.Stopped)
                 {
-                    try { n = f.Read(one); }
-                    catch (SyscallException e) when (e.Errno == Consts.EAGAIN) { n = -1; }
-                    if (n == 1) break;
+                    if (TookByte()) break;
                     throw new RuntimeException($"container \"{id}\" exited before it could be started");
                 }
                 if (Environment.TickCount64 > deadline)
