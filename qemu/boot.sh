@@ -27,6 +27,8 @@
 #   --guestfwd GUEST:HOST   guest TCP 10.0.2.100:GUEST -> host 127.0.0.1:HOST (repeatable; a
 #                           loopback server on the host, e.g. upgrade bundles over http)
 #   --disk FILE             extra virtio-blk disk (repeatable; qcow2 by extension, else raw)
+#   --hotplug-slots N       N empty PCIe root ports (ids hotplug0..) for disks or NICs added later
+#                           through the monitor: device_add virtio-blk-pci,bus=hotplug0,...
 #   --cloud-config FILE     attach a NoCloud seed disk (vfat labelled cidata) with FILE as
 #                           user-data and a meta-data holding the instance-id
 #   --instance-id ID        the seed's instance-id (default: iid- and a hash of FILE)
@@ -65,6 +67,7 @@ FORWARDS=()
 SERIAL_SOCKET=
 GUESTFWDS=()
 DISKS=()
+HOTPLUG_SLOTS=0
 DRY_RUN=0
 CLOUD_CONFIG=""
 INSTANCE_ID=""
@@ -102,6 +105,7 @@ while [ $# -gt 0 ]; do
     --forward) need "$@"; FORWARDS+=("$2"); shift 2;;
     --guestfwd) need "$@"; GUESTFWDS+=("$2"); shift 2;;
     --disk) need "$@"; DISKS+=("$2"); shift 2;;
+    --hotplug-slots) need "$@"; HOTPLUG_SLOTS=$2; shift 2;;
     --cloud-config) need "$@"; CLOUD_CONFIG=$2; shift 2;;
     --instance-id) need "$@"; INSTANCE_ID=$2; shift 2;;
     --seed-image) need "$@"; SEED_IMAGE=$2; shift 2;;
@@ -118,6 +122,7 @@ done
 is_uint() { [[ $1 =~ ^[0-9]+$ ]]; }
 is_uint "$MEMORY" || die "--memory must be a number of MiB"
 is_uint "$SMP" && [ "$SMP" -ge 1 ] || die "--smp must be >= 1"
+is_uint "$HOTPLUG_SLOTS" && [ "$HOTPLUG_SLOTS" -le 16 ] || die "--hotplug-slots must be 0..16"
 [ -z "$TIMEOUT" ] || is_uint "$TIMEOUT" || die "--timeout must be whole seconds"
 case "$FIRMWARE" in bios|uefi) ;; *) die "--firmware must be bios or uefi";; esac
 case "$ACCEL" in auto|kvm|tcg) ;; *) die "--accel must be auto, kvm or tcg";; esac
@@ -231,6 +236,11 @@ for d in "${DISKS[@]+"${DISKS[@]}"}"; do
   q+=(-drive "if=none,id=d$n,file=$(qesc "$d"),format=$fmt,cache=writeback,discard=unmap"
       -device "virtio-blk-pci,drive=d$n")
   n=$((n + 1))
+done
+
+# q35's root complex cannot hot-plug; a root port per slot can (ACPI or native PCIe hotplug).
+for ((i = 0; i < HOTPLUG_SLOTS; i++)); do
+  q+=(-device "pcie-root-port,id=hotplug$i,bus=pcie.0,chassis=$((i + 1))")
 done
 
 net="user,id=n0,restrict=on"

@@ -280,8 +280,17 @@ public sealed class QemuGuest : IDisposable
         s.Send(Encoding.UTF8.GetBytes("{\"execute\":\"qmp_capabilities\"}\n"));
         s.Receive(buf);
         s.Send(Encoding.UTF8.GetBytes(command.StartsWith('{') ? command + "\n" : $"{{\"execute\":\"{command}\"}}\n"));
-        int n = s.Receive(buf);
-        return Encoding.UTF8.GetString(buf, 0, n);
+        // Events (DEVICE_DELETED, ...) may arrive before the answer: read up to the return or error line.
+        var pending = new StringBuilder();
+        while (true)
+        {
+            int n = s.Receive(buf);
+            if (n == 0) return pending.ToString();
+            pending.Append(Encoding.UTF8.GetString(buf, 0, n));
+            foreach (var line in pending.ToString().Split('\n'))
+                if (line.StartsWith("{\"return\"", StringComparison.Ordinal) || line.StartsWith("{\"error\"", StringComparison.Ordinal))
+                    return line;
+        }
     }
 
     /// <summary>
