@@ -12,7 +12,7 @@ public sealed class BundleReader : IDisposable
     public const string ManifestName = "manifest.json", SignatureName = "manifest.sig", ImageName = "image.sqfs";
     private const int MaxSmallEntry = 64 * 1024;
 
-    private readonly Stream _source;
+    private readonly ForwardOnlyStream _source;
     private readonly TarReader _tar;
     private readonly string _where;
 
@@ -28,11 +28,15 @@ public sealed class BundleReader : IDisposable
         Signature = ReadSmall(SignatureName);
     }
 
+    /// <summary>Where the image's bytes start in the bundle, once <see cref="OpenImage"/> has found them.</summary>
+    public long ImageOffset { get; private set; } = -1;
+
     /// <summary>Positions on the image entry and returns its content stream and the size the archive gives it.</summary>
     public (Stream Data, long Size) OpenImage()
     {
         var entry = Next(ImageName);
         if (entry.DataStream is null) throw new BundleException($"{_where}: {ImageName} has no content");
+        ImageOffset = _source.Consumed; // the tar reader has read exactly up to the entry's data
         return (entry.DataStream, entry.Length);
     }
 
@@ -70,7 +74,14 @@ public sealed class BundleReader : IDisposable
     /// <summary>Hides seeking, so block devices and pipes read the same way as HTTP bodies.</summary>
     private sealed class ForwardOnlyStream(Stream inner) : Runtime.Images.ReadOnlyForwardStream
     {
-        public override int Read(Span<byte> buffer) => inner.Read(buffer);
+        public long Consumed { get; private set; }
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            Consumed += n;
+            return n;
+        }
         protected override void Dispose(bool disposing) { if (disposing) inner.Dispose(); base.Dispose(disposing); }
     }
 }

@@ -16,6 +16,9 @@ public sealed class BundleSource
         else if (!File.Exists(location)) throw new BundleException($"{location}: no such file");
     }
 
+    /// <summary>The file or block device the bundle is on; null for a URL.</summary>
+    public string? LocalPath => _url is null ? Location : null;
+
     public Stream Open()
     {
         if (_url is null)

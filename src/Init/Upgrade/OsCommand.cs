@@ -54,6 +54,7 @@ public static class OsCommand
 
     private static int Upgrade(string[] args)
     {
+        var commandClock = System.Diagnostics.Stopwatch.StartNew();
         bool force = false, reboot = true;
         bool? progress = null;
         string? location = null;
@@ -81,7 +82,8 @@ public static class OsCommand
         UpgradeInstaller.Result result;
         try
         {
-            result = installer.Install(new BundleSource(location), new UpgradeOptions { Force = force, Reboot = reboot, Progress = progress });
+            result = installer.Install(new BundleSource(location), new UpgradeOptions { Force = force, Reboot = reboot, Progress = progress, PauseAfterChunk = SlotWriter.PauseFromEnvironment(),
+                CommandClock = commandClock });
         }
         catch (BundleException e) when (!installer.TouchedDisk)
         {

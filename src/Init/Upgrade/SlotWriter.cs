@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Berth.Runtime.Linux;
 using static Berth.Runtime.Interop.Consts;
@@ -5,20 +6,108 @@ using static Berth.Runtime.Interop.Consts;
 namespace Berth.Init.Upgrade;
 
 /// <summary>
-/// Streams an image into a slot partition, makes it durable, and reads it back from the device
-/// (cache dropped) to hash it. Only the check before the write and the read-back hash: the
-/// read-back against the signed manifest proves the slot holds the image, whatever happened to the
-/// stream in between, and a third hash of the same bytes costs as much as the write itself under
-/// emulation. The partition is opened O_EXCL, which the kernel refuses for a block device that is
-/// mounted: the running slot can never be written.
+/// Writes an image into a slot partition, makes it durable, and reads it back from the device.
+/// Two ways: a verified image held in memory (<see cref="ImageBuffer"/>) goes out with O_DIRECT
+/// and is compared byte for byte on the way back; a larger one is streamed from the bundle and
+/// its read-back (cache dropped) is hashed against the signed manifest, which proves the slot
+/// holds the image whatever happened to the stream in between. The partition is opened O_EXCL,
+/// which the kernel refuses for a block device that is mounted: the running slot can never be
+/// written.
 /// </summary>
-public sealed class SlotWriter
+public sealed unsafe class SlotWriter
 {
     public const int ChunkBytes = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Test hook for the power-cut tests (BERTH_TEST_SLOT_WRITE_PAUSE_MS=N): N ms after each chunk,
+    /// so that cuts timed into the slot write land inside it now that the write takes a blink.
+    /// </summary>
+    public const string PauseVariable = "BERTH_TEST_SLOT_WRITE_PAUSE_MS";
 
     private readonly string _device;
 
     public SlotWriter(string device) => _device = device;
+
+    public TimeSpan PauseAfterChunk { get; init; }
+
+    public static TimeSpan PauseFromEnvironment() =>
+        int.TryParse(Environment.GetEnvironmentVariable(PauseVariable), out int ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
+
+    /// <summary>
+    /// Writes a verified image from memory, then fsyncs (which also flushes the disk's cache).
+    /// With O_DIRECT it writes whole pages: the zeros past the image's end stay inside the slot.
+    /// Where the device does not take O_DIRECT, or the padding would not fit, it writes through the cache.
+    /// </summary>
+    public void Write(ImageBuffer image, IProgress<long>? progress = null)
+    {
+        var fd = OpenDirect(_device, O_WRONLY | O_EXCL);
+        if (fd is not null && image.PaddedSize > fd.Seek(0, SEEK_END)) { fd.Dispose(); fd = null; }
+        bool direct = fd is not null;
+        fd ??= FileDescriptor.Open(_device, O_WRONLY | O_EXCL);
+        using (fd)
+        {
+            long length = direct ? image.PaddedSize : image.Size;
+            for (long at = 0; at < length; at += ChunkBytes)
+            {
+                fd.PWriteAll(image.Slice(at, (int)Math.Min(ChunkBytes, length - at)), at);
+                progress?.Report(Math.Min(image.Size, at + ChunkBytes));
+                if (PauseAfterChunk > TimeSpan.Zero) Thread.Sleep(PauseAfterChunk);
+            }
+            fd.FSync();
+        }
+    }
+
+    /// <summary>
+    /// Reads the slot back past any cache (O_DIRECT, else after dropping its cached pages) and
+    /// compares it with the image; the first differing byte is named.
+    /// </summary>
+    public void CompareReadBack(ImageBuffer image, IProgress<long>? progress = null)
+    {
+        var fd = OpenDirect(_device, O_RDONLY);
+        bool direct = fd is not null;
+        fd ??= FileDescriptor.Open(_device, O_RDONLY);
+        byte* chunk = (byte*)NativeMemory.AlignedAlloc(ChunkBytes, ImageBuffer.Alignment);
+        try
+        {
+            using (fd)
+            {
+                if (!direct) fd.DropCachedPages();
+                long at = 0;
+                while (at < image.Size)
+                {
+                    int want = (int)Math.Min(ChunkBytes, (direct ? image.PaddedSize : image.Size) - at);
+                    var buffer = new Span<byte>(chunk, want);
+                    int got = 0;
+                    while (got < want)
+                    {
+                        int n = fd.PRead(buffer[got..], at + got);
+                        if (n <= 0) break;
+                        got += n;
+                    }
+                    int compare = (int)Math.Min(got, image.Size - at);
+                    var expected = image.Slice(at, compare);
+                    var actual = buffer[..compare];
+                    if (!actual.SequenceEqual(expected))
+                        throw new BundleException($"{_device}: reads back different from the verified image at byte {at + actual.CommonPrefixLength(expected)}: the disk did not keep what was written");
+                    at += compare;
+                    progress?.Report(at);
+                    if (got < want && at < image.Size)
+                        throw new IOException($"{_device}: ends after {at} bytes while reading back {image.Size}");
+                }
+            }
+        }
+        finally { NativeMemory.AlignedFree(chunk); }
+    }
+
+    /// <summary>The device opened with O_DIRECT, or null where the file system does not take it (tmpfs).</summary>
+    private static FileDescriptor? OpenDirect(string path, int flags)
+    {
+        var fd = FileDescriptor.TryOpen(path, flags | O_DIRECT);
+        if (fd is not null) return fd;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == EINVAL) return null;
+        throw new SyscallException("open", path, errno);
+    }
 
     /// <summary>Writes exactly <paramref name="size"/> bytes from <paramref name="image"/>, then fsyncs.</summary>
     public void Write(Stream image, long size, IProgress<long>? progress = null)
@@ -31,6 +120,7 @@ public sealed class SlotWriter
             fd.PWriteAll(chunk, written);
             written += chunk.Count;
             progress?.Report(written);
+            if (PauseAfterChunk > TimeSpan.Zero) Thread.Sleep(PauseAfterChunk);
         }
         if (written < size) throw Truncated(written, size);
         fd.FSync();

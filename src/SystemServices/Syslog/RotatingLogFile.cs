@@ -85,7 +85,7 @@ public sealed class RotatingLogFile : IDisposable
     private FileDescriptor OpenForAppend()
     {
         var fd = FileDescriptor.Open(_path, O_WRONLY | O_CREAT | O_APPEND | O_NOCTTY, 0x1a0 /* 0640 */);
-        _size = fd.Seek(0, 2 /* SEEK_END */);
+        _size = fd.Seek(0, Berth.Runtime.Interop.Consts.SEEK_END);
         return fd;
     }
 

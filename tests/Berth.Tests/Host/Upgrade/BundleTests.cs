@@ -63,6 +63,23 @@ public sealed class BundleTests : IDisposable
     }
 
     [Fact]
+    public void The_image_read_straight_from_the_bundle_file_at_its_offset_is_the_signed_image()
+    {
+        string bundle = Bundle("direct");
+        var content = File.ReadAllBytes(_image);
+        using var reader = new BundleReader(File.OpenRead(bundle), bundle);
+        var (_, size) = reader.OpenImage();
+        Assert.True(reader.ImageOffset % 512 == 0 && reader.ImageOffset > 0, $"offset {reader.ImageOffset}");
+        Assert.Equal(content.AsSpan(0, 64).ToArray(), File.ReadAllBytes(bundle).AsSpan((int)reader.ImageOffset, 64).ToArray());
+        var loaded = ImageBuffer.LoadDirect(bundle, reader.ImageOffset, size);
+        Assert.NotNull(loaded); // the test directory is on a file system that does O_DIRECT (ext4)
+        using var image = loaded.Value.Image;
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(content)), loaded.Value.Sha256);
+        Assert.True(image.Slice(0, content.Length).SequenceEqual(content));
+        Assert.True(image.Slice(content.Length, (int)(image.PaddedSize - content.Length)).IndexOfAnyExcept((byte)0) < 0, "the padding is zeros");
+    }
+
+    [Fact]
     public void A_flipped_bit_in_the_image_is_caught_by_the_hash()
     {
         string bundle = Bundle("flipped");

@@ -37,6 +37,55 @@ public sealed class SlotWriterTests : IDisposable
         Assert.Equal(expected, SlotWriter.Hash(new MemoryStream(image), size));
     }
 
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(SlotWriter.ChunkBytes, 512)]
+    [InlineData(3 * SlotWriter.ChunkBytes + 12345, 1536)]
+    public void A_held_image_goes_to_the_slot_and_reads_back_equal_and_a_changed_byte_is_named(int size, int offset)
+    {
+        var image = Image(size);
+        string bundle = _dir["bundle"], slot = _dir["slot"];
+        File.WriteAllBytes(bundle, [.. new byte[offset], .. image, .. new byte[700]]);
+        File.WriteAllBytes(slot, new byte[size + 8192]);
+        string expected = Convert.ToHexStringLower(SHA256.HashData(image));
+
+        var seen = new List<long>();
+        var (held, sha) = ImageBuffer.LoadDirect(bundle, offset, size, new Progress(seen)) ?? throw new Xunit.Sdk.XunitException("no O_DIRECT here");
+        using (held)
+        {
+            Assert.Equal(expected, sha);
+            Assert.Equal(size, seen[^1]);
+            var (fromStream, streamSha) = ImageBuffer.Load(new MemoryStream(image), size);
+            fromStream.Dispose();
+            Assert.Equal(expected, streamSha);
+
+            var writer = new SlotWriter(slot);
+            seen.Clear();
+            writer.Write(held, new Progress(seen));
+            Assert.Equal(size, seen[^1]);
+            var onDisk = File.ReadAllBytes(slot);
+            Assert.Equal(image, onDisk.AsSpan(0, size).ToArray());
+            writer.CompareReadBack(held);
+
+            int changed = size / 2;
+            using (var f = File.OpenWrite(slot)) { f.Position = changed; f.WriteByte((byte)(onDisk[changed] ^ 0x40)); }
+            var e = Assert.Throws<BundleException>(() => writer.CompareReadBack(held));
+            Assert.Contains($"reads back different from the verified image at byte {changed}", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_held_image_cut_short_is_a_truncated_bundle()
+    {
+        var image = Image(SlotWriter.ChunkBytes + 10);
+        string bundle = _dir["bundle"];
+        File.WriteAllBytes(bundle, image.AsSpan(0, 5000).ToArray());
+        var e = Assert.Throws<BundleException>(() => ImageBuffer.LoadDirect(bundle, 0, image.Length));
+        Assert.Equal($"the bundle ends after 5000 of the image's {image.Length} bytes (truncated)", e.Message);
+        e = Assert.Throws<BundleException>(() => ImageBuffer.Load(new MemoryStream(image, 0, 5000), image.Length));
+        Assert.Equal($"the bundle ends after 5000 of the image's {image.Length} bytes (truncated)", e.Message);
+    }
+
     [Fact]
     public void A_short_stream_is_a_truncated_bundle_and_a_short_device_a_read_back_error()
     {
