@@ -159,7 +159,9 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 }
                 if (Environment.TickCount64 > deadline)
                     throw new RuntimeException($"container \"{id}\" did not take the start signal within 10 s");
-                Thread.Sleep(1);
+                // Woken the moment the byte lands (the child writes it right after our open released
+                // its own), or its writer hangs up; the timeout only paces the liveness check above.
+                f.WaitReadable(20);
             }
         }
         LibC.Unlink(fifo);

@@ -93,6 +93,20 @@ public sealed class FileDescriptor : SafeHandleMinusOneIsInvalid
         if (err != 0) throw new SyscallException("posix_fadvise DONTNEED", Path, err);
     }
 
+    /// <summary>Waits up to <paramref name="timeoutMs"/> for the fd to be readable (or hung up); false at the timeout.</summary>
+    public unsafe bool WaitReadable(int timeoutMs)
+    {
+        var pfd = new LibC.PollFd { Fd = Fd, Events = LibC.POLLIN };
+        int ready = LibC.Poll(&pfd, 1, timeoutMs);
+        if (ready < 0)
+        {
+            int errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno == EINTR) return false;
+            throw new SyscallException("poll", Path, errno);
+        }
+        return ready > 0;
+    }
+
     public void FSync() => SyscallException.Check(LibC.FSync(Fd), "fsync", Path);
 
     /// <summary>fdatasync: the data and what is needed to read it back (size), not the timestamps.</summary>
