@@ -161,6 +161,12 @@ public sealed class Stage2Boot
 
     private void StartServices()
     {
+        // devmgr binds it (firmware an operator adds goes there): a bind needs its source.
+        try { Files.MakeDirectories(SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory, 0x1ed); }
+        catch (Exception e) when (e is IOException or Runtime.Linux.SyscallException or UnauthorizedAccessException)
+        {
+            BootLog.Warn($"cannot make {SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory}: {e.Message}");
+        }
         try
         {
             _supervisor.StartAll(ConfiguredServiceList());

@@ -55,8 +55,11 @@ public static class SystemServiceSet
             HostNamespaces = HostNet,
             HostDev = true,
             WritableSys = true,
-            Capabilities = ["CAP_MKNOD", "CAP_SYS_MODULE", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE"],
-            Binds = [new("/run/berth", "/run/berth", Writable: true)],
+            // CAP_SYS_RAWIO: the kernel takes firmware bytes (.../data of a fallback request) only with it.
+            Capabilities = ["CAP_MKNOD", "CAP_SYS_MODULE", "CAP_CHOWN", "CAP_FOWNER", "CAP_DAC_OVERRIDE", "CAP_SYS_RAWIO"],
+            // The operator's firmware on STATE, for the drivers that ask user space for theirs.
+            Binds = [new("/run/berth", "/run/berth", Writable: true),
+                     new(SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory, SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory)],
         },
         new ServiceBundle
         {

@@ -25,7 +25,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
         var clock = Stopwatch.StartNew();
         TryDelete(options.Settled); // a restarted devmgr has not settled yet
         var handler = new UeventHandler(OpenModules(), new DeviceNodes(options.Dev),
-            new DiskLinks(options.Dev, FilesystemProbe.ProbeVolume), options.Verbose);
+            new DiskLinks(options.Dev, FilesystemProbe.ProbeVolume), options.Verbose, OpenFirmware());
         NetlinkSocket socket;
         try { socket = NetlinkSocket.KobjectUevents(); }
         catch (SyscallException e)
@@ -94,6 +94,17 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
     {
         foreach (var dir in _sysfs.Enumerate())
             if ((options.TriggerAll || SysfsDevices.HasNodeOrDriver(dir)) && _sysfs.Read(dir) is { } e) handler.Handle(e);
+    }
+
+    /// <summary>Firmware from the extra directory and /lib/firmware; the kernel is told of the extra directory first.</summary>
+    private FirmwareLoader OpenFirmware()
+    {
+        string release = PseudoFile.TryRead("/proc/sys/kernel/osrelease")?.Trim() ?? "";
+        var loader = new FirmwareLoader(options.Sys, FirmwareLoader.DefaultSearchPath(options.Firmware, release)
+            .Where(d => d.Length > 0).ToList());
+        if (options.Firmware.Length > 0 && loader.PointKernelAt(options.Firmware) is { } error)
+            ServiceLog.Warn($"firmware: {error}");
+        return loader;
     }
 
     private ModuleAutoloader? OpenModules()

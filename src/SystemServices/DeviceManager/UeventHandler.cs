@@ -3,10 +3,11 @@ using Berth.Runtime.Linux;
 namespace Berth.SystemServices.DeviceManager;
 
 /// <summary>
-/// What devmgr does with one event, in udev's order: the driver first (its devices bring their own
-/// events), then the node, then the links, which need the node to probe the device.
+/// What devmgr does with one event, in udev's order: firmware a driver asked for, the driver
+/// (its devices bring their own events), then the node, then the links, which need the node to
+/// probe the device.
 /// </summary>
-public sealed class UeventHandler(ModuleAutoloader? modules, DeviceNodes nodes, DiskLinks links, bool verbose)
+public sealed class UeventHandler(ModuleAutoloader? modules, DeviceNodes nodes, DiskLinks links, bool verbose, FirmwareLoader? firmware = null)
 {
     public int Handled { get; private set; }
     public int ModulesLoaded { get; private set; }
@@ -16,12 +17,13 @@ public sealed class UeventHandler(ModuleAutoloader? modules, DeviceNodes nodes, 
         Handled++;
         try
         {
+            if (firmware?.Handle(e) is { } loaded) ServiceLog.Info(loaded);
             if (modules is not null && e.Action == "add" && e.ModAlias is { } alias)
             {
                 var errors = new List<string>();
-                var loaded = modules.Load(alias, errors);
-                ModulesLoaded += loaded.Count;
-                if (loaded.Count > 0 && verbose) ServiceLog.Info($"{e.DevPath}: loaded {string.Join(' ', loaded)}");
+                var modulesLoaded = modules.Load(alias, errors);
+                ModulesLoaded += modulesLoaded.Count;
+                if (modulesLoaded.Count > 0 && verbose) ServiceLog.Info($"{e.DevPath}: loaded {string.Join(' ', modulesLoaded)}");
                 foreach (var error in errors) ServiceLog.Warn(error);
             }
             if (nodes.Apply(e) is { } did && verbose) ServiceLog.Info(did);

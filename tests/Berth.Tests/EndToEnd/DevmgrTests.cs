@@ -79,10 +79,7 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
             HostTools.Checked("mkfs.ext4", "-q", "-F", "-L", "hotdisk", "-U", uuid, disk);
             string before = Guest.Check("ls /sys/block");
 
-            string fileJson = JsonSerializer.Serialize(disk);
-            Assert.Contains("\"return\"", Guest.Qmp("{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"hot0\",\"driver\":\"raw\","
-                + "\"file\":{\"driver\":\"file\",\"filename\":" + fileJson + "}}}"));
-            Assert.Contains("\"return\"", Guest.Qmp("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-blk-pci\",\"id\":\"hotdisk\",\"drive\":\"hot0\",\"bus\":\"hotplug0\"}}"));
+            HotAdd(disk, "hotdisk", "hotplug0");
 
             string link = WaitFor(() => Guest.Run("readlink /dev/disk/by-label/hotdisk").Output.Trim(),
                 l => l.StartsWith("../../vd", StringComparison.Ordinal), "the by-label link of the hot-added disk");
@@ -96,14 +93,86 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
             Assert.Equal("hotdisk", Guest.Check($"dd if=/dev/{node} bs=1 skip=1144 count=7 2>/dev/null"));
             output.WriteLine($"hot-added disk is /dev/{node}");
 
-            Assert.Contains("\"return\"", Guest.Qmp("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"hotdisk\"}}"));
+            HotRemove("hotdisk");
             WaitFor(() => Guest.Run($"ls /dev/{node} /dev/disk/by-label/hotdisk /dev/disk/by-uuid/{uuid} 2>/dev/null | wc -l").Output.Trim(),
                 n => n == "0", "the node and both links to go after device_del");
             Assert.Matches(@"(?m)^devmgr\s.*healthy", Guest.Check("berth ps"));
         }
         finally
         {
-            Guest.Qmp("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"hot0\"}}");
+            Guest.Qmp("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"hotdisk-node\"}}");
+            File.Delete(disk);
+        }
+    }
+
+    /// <summary>Plugs <paramref name="file"/> in as a virtio disk on the root port <paramref name="bus"/> (QMP blockdev-add + device_add).</summary>
+    private void HotAdd(string file, string id, string bus)
+    {
+        string reply = Guest.Qmp("{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"" + id + "-node\",\"driver\":\"raw\","
+            + "\"file\":{\"driver\":\"file\",\"filename\":" + JsonSerializer.Serialize(file) + "}}}");
+        Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"blockdev-add: {reply}");
+        reply = Guest.Qmp("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-blk-pci\",\"id\":\"" + id
+            + "\",\"drive\":\"" + id + "-node\",\"bus\":\"" + bus + "\"}}");
+        Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"device_add: {reply}");
+    }
+
+    private void HotRemove(string id)
+    {
+        string reply = Guest.Qmp("{\"execute\":\"device_del\",\"arguments\":{\"id\":\"" + id + "\"}}");
+        Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"device_del: {reply}");
+    }
+
+    /// <summary>
+    /// Firmware, with the kernel's test_firmware module (plugged in on a disk of its own) asking:
+    /// the kernel loads a file an operator put in /var/lib/berth/firmware itself, because devmgr
+    /// set firmware_class.path; with the sysfs fallback forced and that path cleared, devmgr
+    /// answers the request event with the file, and a missing one with "no" at once (the
+    /// kernel would otherwise wait its 60 s).
+    /// </summary>
+    [Fact]
+    public void Firmware_from_the_state_partition_reaches_a_driver_directly_and_through_devmgr()
+    {
+        _ = shared.Ready;
+        string release = Guest.Check("uname -r").Trim();
+        string module = $"/lib/modules/{release}/kernel/lib/test_firmware.ko";
+        Assert.True(File.Exists(module), $"{module} is missing on the host (the image's kernel package, linux-image-amd64)");
+        long moduleBytes = new FileInfo(module).Length;
+        string disk = Path.Combine(Path.GetTempPath(), $"berth-fwdisk-{Guid.NewGuid():N}.img");
+        const string dir = "/sys/devices/virtual/misc/test_firmware";
+        try
+        {
+            File.Copy(module, disk);
+            HostTools.Checked("truncate", "-s", "1M", disk);
+            string before = Guest.Check("ls /sys/block");
+            HotAdd(disk, "fwdisk", "hotplug1");
+            string node = WaitFor(() => Guest.Check("ls /sys/block").Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                .Except(before.Split('\n', StringSplitOptions.TrimEntries)).FirstOrDefault() ?? "", n => n.Length > 0, "the module's disk");
+            WaitFor(() => Guest.Run($"test -b /dev/{node} && echo yes").Output.Trim(), y => y == "yes", $"/dev/{node}");
+            Guest.Check($"head -c {moduleBytes} /dev/{node} > /tmp/test_firmware.ko && insmod /tmp/test_firmware.ko");
+
+            Assert.Equal("/var/lib/berth/firmware", Guest.Check("cat /sys/module/firmware_class/parameters/path").Trim());
+            Guest.Check("printf 'berth-direct' > /var/lib/berth/firmware/berth-test-direct.bin");
+            Guest.Check($"printf berth-test-direct.bin > {dir}/trigger_request");
+            Assert.Equal("berth-direct", Guest.Check("cat /dev/test_firmware"));
+
+            // Only devmgr can find it now: the kernel's own search no longer includes the directory.
+            Guest.Check("printf 'berth-fallback' > /var/lib/berth/firmware/berth-test-fallback.bin");
+            Guest.Check("echo 1 > /proc/sys/kernel/firmware_config/force_sysfs_fallback; echo > /sys/module/firmware_class/parameters/path; echo 30 > /sys/class/firmware/timeout");
+            Guest.Check($"printf berth-test-fallback.bin > {dir}/trigger_request", TimeSpan.FromSeconds(60));
+            Assert.Equal("berth-fallback", Guest.Check("cat /dev/test_firmware"));
+            var missing = Guest.Run($"printf berth-test-missing.bin > {dir}/trigger_request", TimeSpan.FromSeconds(60));
+            Assert.NotEqual(0, missing.ExitCode);
+            var log = Guest.Check("cat /var/log/berth/devmgr.log");
+            Assert.Contains("firmware berth-test-fallback.bin for /devices/virtual/misc/test_firmware/berth-test-fallback.bin: /var/lib/berth/firmware/berth-test-fallback.bin (14 bytes)", log);
+            Assert.Contains("firmware berth-test-missing.bin for /devices/virtual/misc/test_firmware/berth-test-missing.bin: not found in /var/lib/berth/firmware", log);
+        }
+        finally
+        {
+            Guest.Run("echo 0 > /proc/sys/kernel/firmware_config/force_sysfs_fallback; echo 60 > /sys/class/firmware/timeout; "
+                + "printf /var/lib/berth/firmware > /sys/module/firmware_class/parameters/path; rmmod test_firmware; rm -f /var/lib/berth/firmware/berth-test-* /tmp/test_firmware.ko");
+            try { HotRemove("fwdisk"); } catch (Xunit.Sdk.XunitException) { }
+            Thread.Sleep(1000);
+            Guest.Qmp("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"fwdisk-node\"}}");
             File.Delete(disk);
         }
     }
