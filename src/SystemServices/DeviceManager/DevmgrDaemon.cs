@@ -25,7 +25,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
         var clock = Stopwatch.StartNew();
         TryDelete(options.Settled); // a restarted devmgr has not settled yet
         var handler = new UeventHandler(OpenModules(), new DeviceNodes(options.Dev),
-            new DiskLinks(options.Dev, FilesystemProbe.ProbeVolume), options.Verbose, OpenFirmware());
+            new DiskLinks(options.Dev, FilesystemProbe.ProbeVolume, options.Sys), options.Verbose, OpenFirmware());
         NetlinkSocket socket;
         try { socket = NetlinkSocket.KobjectUevents(); }
         catch (SyscallException e)

@@ -6,11 +6,12 @@ namespace Berth.SystemServices.DeviceManager;
 
 /// <summary>
 /// /dev/disk/by-label, by-uuid and by-partlabel: relative symlinks ("../../vda5") to block
-/// devices, made from what the probe reads and the kernel's PARTNAME, and removed with their
+/// devices, made from what the probe reads and the kernel's PARTNAME; with sysfs at hand, by-path
+/// and by-id for virtio disks too (<see cref="LinkNames.ForHardware"/>). All are removed with their
 /// device. When two devices claim one name the one seen last has it, and gets it back only if
 /// it is seen again; a link is only ever removed by the device it points to.
 /// </summary>
-public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe)
+public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, string? sysRoot = null)
 {
     private readonly Dictionary<string, IReadOnlyList<string>> _byDevice = new(StringComparer.Ordinal);
 
@@ -28,6 +29,7 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe)
         {
             var volume = probe(target);
             want = LinkNames.For(volume?.Label is { Length: > 0 } l ? l : null, volume?.Uuid, e.PartName);
+            if (sysRoot is not null) want = [.. want, .. LinkNames.ForHardware(e.DevPath, SerialOf(e), PartitionOf(e))];
         }
         else if (e.Action != "remove") return changes;
         var dropped = LinksOf(e.DevName).Except(want).ToList();
@@ -44,6 +46,21 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe)
         foreach (var link in want)
             if (Point(link, e.DevName)) changes.Add($"/dev/{link} -> {e.DevName}");
         return changes;
+    }
+
+    /// <summary>The disk's serial (sysfs "serial" of the disk, the parent of a partition).</summary>
+    private string? SerialOf(Uevent e)
+    {
+        string dir = sysRoot + e.DevPath;
+        if (PartitionOf(e) is not null) dir = Path.GetDirectoryName(dir)!;
+        return PseudoFile.TryRead(Path.Combine(dir, "serial"))?.Trim();
+    }
+
+    private int? PartitionOf(Uevent e)
+    {
+        string? n = e.Environment.GetValueOrDefault("PARTN")
+                    ?? (e.DevType == "partition" ? PseudoFile.TryRead(sysRoot + e.DevPath + "/partition")?.Trim() : null);
+        return int.TryParse(n, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int p) ? p : null;
     }
 
     /// <summary>"../../vda5" from /dev/disk/by-label/X: the link still resolves when /dev is bound elsewhere.</summary>

@@ -64,4 +64,44 @@ public static class LinkNames
         if (partLabel is not null && Encode(partLabel) is { } p) links.Add("disk/by-partlabel/" + p);
         return links;
     }
+
+    /// <summary>
+    /// The by-path and by-id names of a virtio disk or partition, as udev's persistent-storage
+    /// rules make them: by-path "pci-DOMAIN:BUS:SLOT.FN" of the virtio device's PCI function (so a
+    /// disk keeps its name as long as it stays in its slot), by-id "virtio-SERIAL" when the disk
+    /// has a serial (QEMU's serial=); partition N adds "-partN". Other disks get none (yet).
+    /// </summary>
+    public static IReadOnlyList<string> ForHardware(string devPath, string? serial, int? partition)
+    {
+        var links = new List<string>();
+        if (PciFunctionOfVirtio(devPath) is not { } pci) return links;
+        string suffix = partition is { } n ? $"-part{n}" : "";
+        links.Add($"disk/by-path/pci-{pci}{suffix}");
+        if (serial is not null && SerialId(serial) is { } id) links.Add($"disk/by-id/virtio-{id}{suffix}");
+        return links;
+    }
+
+    /// <summary>"0000:01:00.0" in /devices/pci0000:00/0000:00:1c.0/0000:01:00.0/virtio3/block/vdb; null when the device is not on a virtio device on PCI.</summary>
+    public static string? PciFunctionOfVirtio(string devPath)
+    {
+        var parts = devPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        int virtio = Array.FindIndex(parts, p => p.Length > 6 && p.StartsWith("virtio", StringComparison.Ordinal) && p[6..].All(char.IsAsciiDigit));
+        return virtio > 0 && IsPciAddress(parts[virtio - 1]) ? parts[virtio - 1] : null;
+    }
+
+    private static bool IsPciAddress(string s) =>
+        s.Length == 12 && s[4] == ':' && s[7] == ':' && s[10] == '.'
+        && s.Where((c, i) => i is not (4 or 7 or 10)).All(char.IsAsciiHexDigit);
+
+    /// <summary>
+    /// A serial as udev's ID_SERIAL: surrounding blanks dropped, each run of blanks inside one '_',
+    /// anything but letters, digits and "#+-.:=@_" replaced by '_'; null when nothing is left.
+    /// </summary>
+    public static string? SerialId(string serial)
+    {
+        var words = serial.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length == 0) return null;
+        var chars = string.Join('_', words).Select(c => char.IsAsciiLetterOrDigit(c) || "#+-.:=@_".Contains(c) ? c : '_');
+        return string.Concat(chars);
+    }
 }

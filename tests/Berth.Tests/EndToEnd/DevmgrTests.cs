@@ -50,6 +50,9 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
         Assert.Equal(Guest.Check($"cat /sys/class/block/{state}/dev").Trim(),
             Guest.Check("d=$(stat -L -c '%t %T' /dev/disk/by-label/berth-state); printf '%d:%d' 0x${d% *} 0x${d#* }").Trim());
         Assert.Contains($"../../{state}", Guest.Check("ls -l /dev/disk/by-uuid/"));
+        // by-path: the boot disk's PCI function, partitions with -partN.
+        string bootPci = Regex.Match(Guest.Check($"readlink -f /sys/class/block/{state}"), @"/([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])/virtio\d+/").Groups[1].Value;
+        Assert.Equal($"../../{state}", Guest.Check($"readlink /dev/disk/by-path/pci-{bootPci}-part{Regex.Match(state, @"\d+$").Value}").Trim());
         // Disks are the disk group's.
         Assert.Equal("660 6", Guest.Check($"stat -c '%a %g' /dev/{state}").Trim());
 
@@ -79,7 +82,7 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
             HostTools.Checked("mkfs.ext4", "-q", "-F", "-L", "hotdisk", "-U", uuid, disk);
             string before = Guest.Check("ls /sys/block");
 
-            HotAdd(disk, "hotdisk", "hotplug0");
+            HotAdd(disk, "hotdisk", "hotplug0", serial: "berth-hot-1");
 
             string link = WaitFor(() => Guest.Run("readlink /dev/disk/by-label/hotdisk").Output.Trim(),
                 l => l.StartsWith("../../vd", StringComparison.Ordinal), "the by-label link of the hot-added disk");
@@ -87,6 +90,11 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
             Assert.DoesNotContain(node, before.Split('\n', StringSplitOptions.TrimEntries));
             Assert.Equal(link, WaitFor(() => Guest.Run($"readlink /dev/disk/by-uuid/{uuid}").Output.Trim(), l => l.Length > 0, "the by-uuid link"));
             Assert.Equal("660 6", Guest.Check($"stat -c '%a %g' /dev/{node}").Trim());
+            // by-id from the serial QEMU gives it, by-path from the PCI function behind the root port.
+            Assert.Equal(link, Guest.Check("readlink /dev/disk/by-id/virtio-berth-hot-1").Trim());
+            string pci = Regex.Match(Guest.Check($"readlink -f /sys/block/{node}"), @"/([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])/virtio\d+/").Groups[1].Value;
+            Assert.Matches(@"^0000:[0-9a-f]{2}:00\.0$", pci);
+            Assert.Equal(link, Guest.Check($"readlink /dev/disk/by-path/pci-{pci}").Trim());
             Assert.Equal(Guest.Check($"cat /sys/block/{node}/dev").Trim(),
                 Guest.Check($"d=$(stat -c '%t %T' /dev/{node}); printf '%d:%d' 0x${{d% *}} 0x${{d#* }}").Trim());
             // The node reads the disk's own bytes: the ext4 volume name at 1024 + 0x78.
@@ -94,7 +102,7 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
             output.WriteLine($"hot-added disk is /dev/{node}");
 
             HotRemove("hotdisk");
-            WaitFor(() => Guest.Run($"ls /dev/{node} /dev/disk/by-label/hotdisk /dev/disk/by-uuid/{uuid} 2>/dev/null | wc -l").Output.Trim(),
+            WaitFor(() => Guest.Run($"ls /dev/{node} /dev/disk/by-label/hotdisk /dev/disk/by-uuid/{uuid} /dev/disk/by-id/virtio-berth-hot-1 /dev/disk/by-path/pci-{pci} 2>/dev/null | wc -l").Output.Trim(),
                 n => n == "0", "the node and both links to go after device_del");
             Assert.Matches(@"(?m)^devmgr\s.*healthy", Guest.Check("berth ps"));
         }
@@ -106,13 +114,13 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
     }
 
     /// <summary>Plugs <paramref name="file"/> in as a virtio disk on the root port <paramref name="bus"/> (QMP blockdev-add + device_add).</summary>
-    private void HotAdd(string file, string id, string bus)
+    private void HotAdd(string file, string id, string bus, string? serial = null)
     {
         string reply = Guest.Qmp("{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"" + id + "-node\",\"driver\":\"raw\","
             + "\"file\":{\"driver\":\"file\",\"filename\":" + JsonSerializer.Serialize(file) + "}}}");
         Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"blockdev-add: {reply}");
         reply = Guest.Qmp("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-blk-pci\",\"id\":\"" + id
-            + "\",\"drive\":\"" + id + "-node\",\"bus\":\"" + bus + "\"}}");
+            + "\",\"drive\":\"" + id + "-node\",\"bus\":\"" + bus + "\"" + (serial is null ? "" : ",\"serial\":\"" + serial + "\"") + "}}");
         Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"device_add: {reply}");
     }
 

@@ -36,4 +36,25 @@ public class DevmgrLinkNameTests
         Assert.Equal("../../vda5", DiskLinks.RelativeTarget("disk/by-label/x", "vda5"));
         Assert.Equal("../../../mapper/root", DiskLinks.RelativeTarget("disk/by-id/a/x", "mapper/root"));
     }
+
+    [Fact]
+    public void A_virtio_disk_is_named_by_its_pci_function_and_its_serial_and_a_partition_adds_partN()
+    {
+        const string disk = "/devices/pci0000:00/0000:00:1c.0/0000:01:00.0/virtio3/block/vdb";
+        Assert.Equal(["disk/by-path/pci-0000:01:00.0", "disk/by-id/virtio-berth-hot-1"], LinkNames.ForHardware(disk, "berth-hot-1", null));
+        Assert.Equal(["disk/by-path/pci-0000:01:00.0-part2", "disk/by-id/virtio-berth-hot-1-part2"],
+            LinkNames.ForHardware(disk + "/vdb2", "berth-hot-1", 2));
+        // no serial: by-path only
+        Assert.Equal(["disk/by-path/pci-0000:00:03.0"], LinkNames.ForHardware("/devices/pci0000:00/0000:00:03.0/virtio1/block/vda", "", null));
+        // not virtio on PCI: none (loop devices, SATA disks are not named here)
+        Assert.Empty(LinkNames.ForHardware("/devices/virtual/block/loop0", null, null));
+        Assert.Empty(LinkNames.ForHardware("/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda", "QM00001", null));
+    }
+
+    [Theory]
+    [InlineData("  QM 0001  x ", "QM_0001_x")]
+    [InlineData("disk/1*", "disk_1_")]
+    [InlineData("a#+-.:=@_z", "a#+-.:=@_z")]
+    [InlineData("   ", null)]
+    public void A_serial_becomes_an_id_as_udev_makes_ID_SERIAL(string serial, string? id) => Assert.Equal(id, LinkNames.SerialId(serial));
 }
