@@ -177,16 +177,17 @@ public sealed class Stage2Boot
         }
 
         // Drivers for the devices stage 1 left alone (network, console ports, rng) load off the
-        // boot path; the agent port, when the host attached one, follows them. devmgr loads drivers
+        // boot path; the agent port, when the host attached one, follows virtio_console. devmgr loads drivers
         // by modalias too, but only after its replay: loading them here at once, in parallel with
         // it, is what keeps devmgr's settle short (measured in the guest: settle 7.4-7.8 s without this vs 3.5-5.7 s with it, under TCG)
         // and a module loaded twice is a cheap EEXIST.
-        new Thread(() =>
-        {
-            ColdplugRemainingDevices();
-            if (AgentPort.VirtioSerialPresent() && AgentPort.WaitFor(TimeSpan.FromSeconds(10)) is { } device)
-                _supervisor.Start(AgentPort.Service(device));
-        }) { IsBackground = true, Name = "coldplug" }.Start();
+        new Thread(ColdplugRemainingDevices) { IsBackground = true, Name = "coldplug" }.Start();
+        // The agent port comes with virtio_console, which coldplug loads among its first: no waiting for ahci and the rest.
+        if (AgentPort.VirtioSerialPresent())
+            new Thread(() =>
+            {
+                if (AgentPort.WaitFor(TimeSpan.FromSeconds(30)) is { } device) _supervisor.Start(AgentPort.Service(device));
+            }) { IsBackground = true, Name = "agent port" }.Start();
     }
 
     /// <summary>
@@ -226,7 +227,7 @@ public sealed class Stage2Boot
         double start = BootTimeline.NowMs;
         try
         {
-            var loaded = Coldplug.Load(ModuleLoader.ForRunningKernel(), Coldplug.Devices(), errors);
+            var loaded = Coldplug.Load(ModuleLoader.ForRunningKernel(), Coldplug.ServicesFirst(Coldplug.Devices()), errors);
             BootLog.Info($"coldplug loaded: {string.Join(' ', loaded)}");
         }
         catch (Exception e) { BootLog.Warn($"coldplug: {e.Message}"); }

@@ -39,6 +39,15 @@ public static class Coldplug
         return loaded;
     }
 
+    /// <summary>
+    /// The order stage 2 loads the remaining drivers in: devices on the virtio bus first (network,
+    /// console ports, entropy: the services wait for them), PCI storage controllers last (stage 1
+    /// already found the root; ahci with libata and scsi_mod is the costliest load under emulation),
+    /// everything else in between, each group in the order found.
+    /// </summary>
+    public static IEnumerable<PresentDevice> ServicesFirst(IEnumerable<PresentDevice> devices) =>
+        devices.OrderBy(d => d.Bus == "virtio" ? 0 : IsPciStorage(d) ? 2 : 1);
+
     /// <summary>Virtio devices on PCI: vendor 0x1AF4 (Red Hat / virtio).</summary>
     public static bool IsVirtioPci(PresentDevice d) => d.Bus == "pci" && d.ModAlias.StartsWith("pci:v00001AF4", StringComparison.Ordinal);
 

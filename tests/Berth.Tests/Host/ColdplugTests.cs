@@ -31,6 +31,15 @@ public class ColdplugTests
     }
 
     [Fact]
+    public void Stage_two_serves_virtio_devices_first_and_storage_controllers_last()
+    {
+        using var dir = FakeSysBus();
+        var order = Coldplug.ServicesFirst(Coldplug.Devices(dir["bus"])).Select(d => Path.GetFileName(d.SysPath)).ToList();
+        // virtio in name order, then the other PCI devices as found, then the PCI disk controllers (virtio-blk, ahci)
+        Assert.Equal(["virtio0", "virtio1", "0000:00:02.0", "0000:00:05.0", "0000:00:1f.2"], order);
+    }
+
+    [Fact]
     public void Devices_lists_each_bus_in_name_order_and_skips_devices_without_modalias()
     {
         using var dir = FakeSysBus();
