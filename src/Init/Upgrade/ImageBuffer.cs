@@ -88,13 +88,8 @@ public sealed unsafe class ImageBuffer : IDisposable
     /// </summary>
     public static (ImageBuffer Image, string Sha256)? LoadDirect(string path, long offset, long size, IProgress<long>? progress = null)
     {
-        var fd = FileDescriptor.TryOpen(path, O_RDONLY | O_DIRECT);
-        if (fd is null)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            if (errno == EINVAL) return null;
-            throw new SyscallException("open", path, errno);
-        }
+        var fd = OpenDirect(path, O_RDONLY);
+        if (fd is null) return null;
         using (fd)
         {
             long start = offset / Alignment * Alignment;
@@ -115,6 +110,16 @@ public sealed unsafe class ImageBuffer : IDisposable
             }
             catch { image.Dispose(); throw; }
         }
+    }
+
+    /// <summary>A file or device opened with O_DIRECT, or null where the file system does not take it (tmpfs).</summary>
+    internal static FileDescriptor? OpenDirect(string path, int flags)
+    {
+        var fd = FileDescriptor.TryOpen(path, flags | O_DIRECT);
+        if (fd is not null) return fd;
+        int errno = Marshal.GetLastPInvokeError();
+        if (errno == EINVAL) return null;
+        throw new SyscallException("open", path, errno);
     }
 
     /// <summary>

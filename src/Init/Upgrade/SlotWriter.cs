@@ -40,7 +40,7 @@ public sealed unsafe class SlotWriter
     /// </summary>
     public void Write(ImageBuffer image, IProgress<long>? progress = null)
     {
-        var fd = OpenDirect(_device, O_WRONLY | O_EXCL);
+        var fd = ImageBuffer.OpenDirect(_device, O_WRONLY | O_EXCL);
         if (fd is not null && image.PaddedSize > fd.Seek(0, SEEK_END)) { fd.Dispose(); fd = null; }
         bool direct = fd is not null;
         fd ??= FileDescriptor.Open(_device, O_WRONLY | O_EXCL);
@@ -63,7 +63,7 @@ public sealed unsafe class SlotWriter
     /// </summary>
     public void CompareReadBack(ImageBuffer image, IProgress<long>? progress = null)
     {
-        var fd = OpenDirect(_device, O_RDONLY);
+        var fd = ImageBuffer.OpenDirect(_device, O_RDONLY);
         bool direct = fd is not null;
         fd ??= FileDescriptor.Open(_device, O_RDONLY);
         byte* chunk = (byte*)NativeMemory.AlignedAlloc(ChunkBytes, ImageBuffer.Alignment);
@@ -97,16 +97,6 @@ public sealed unsafe class SlotWriter
             }
         }
         finally { NativeMemory.AlignedFree(chunk); }
-    }
-
-    /// <summary>The device opened with O_DIRECT, or null where the file system does not take it (tmpfs).</summary>
-    private static FileDescriptor? OpenDirect(string path, int flags)
-    {
-        var fd = FileDescriptor.TryOpen(path, flags | O_DIRECT);
-        if (fd is not null) return fd;
-        int errno = Marshal.GetLastPInvokeError();
-        if (errno == EINVAL) return null;
-        throw new SyscallException("open", path, errno);
     }
 
     /// <summary>Writes exactly <paramref name="size"/> bytes from <paramref name="image"/>, then fsyncs.</summary>
