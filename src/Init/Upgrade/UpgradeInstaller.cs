@@ -61,8 +61,7 @@ public sealed class UpgradeInstaller
         // (1) everything that can refuse the bundle, before the disk is touched
         BundleManifest manifest;
         byte[] manifestBytes;
-        ImageBuffer? held = null;
-        using var heldScope = new HeldImage();
+        using var held = new HeldImage();
         var phases = new List<(string Name, TimeSpan At)>();
         using (var reader = new BundleReader(source.Open(), source.Location))
         {
@@ -81,8 +80,7 @@ public sealed class UpgradeInstaller
             {
                 var loaded = (source.LocalPath is { } path ? ImageBuffer.LoadDirect(path, reader.ImageOffset, size, verifyProgress) : null)
                              ?? ImageBuffer.Load(image, size, verifyProgress);
-                (held, sha) = loaded;
-                heldScope.Image = held;
+                (held.Image, sha) = loaded;
             }
             else sha = SlotWriter.Hash(image, size, verifyProgress);
             if (sha != manifest.ImageSha256)
@@ -104,13 +102,13 @@ public sealed class UpgradeInstaller
         try
         {
             var writer = new SlotWriter(device.DevicePath) { PauseAfterChunk = options.PauseAfterChunk };
-            if (held is not null)
+            if (held.Image is { } image)
             {
                 // (3) the bytes hashed in (1), straight from memory
-                _out.WriteLine($"writing {held.Size} bytes to slot {target} ({device.DevicePath})");
-                writer.Write(held, new ProgressBar("write", held.Size, options.Progress));
+                _out.WriteLine($"writing {image.Size} bytes to slot {target} ({device.DevicePath})");
+                writer.Write(image, new ProgressBar("write", image.Size, options.Progress));
                 phases.Add(("write", clock.Elapsed));
-                writer.CompareReadBack(held, new ProgressBar("read back", held.Size, options.Progress));
+                writer.CompareReadBack(image, new ProgressBar("read back", image.Size, options.Progress));
                 phases.Add(("read back", clock.Elapsed));
             }
             else WriteStreamed(source, manifestBytes, manifest, writer, target, device.DevicePath, options, phases, clock);
@@ -122,7 +120,7 @@ public sealed class UpgradeInstaller
             UpgradeHistory.TrySave(record, _out.WriteLine);
             throw;
         }
-        heldScope.Dispose();
+        held.Dispose(); // the image is on the disk: its memory is not needed for the activation
 
         // (4) one write: the new slot first in ORDER, on trial
         var next = _env.Update(e =>

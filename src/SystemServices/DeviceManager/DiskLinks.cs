@@ -29,7 +29,12 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, s
         {
             var volume = probe(target);
             want = LinkNames.For(volume?.Label is { Length: > 0 } l ? l : null, volume?.Uuid, e.PartName);
-            if (sysRoot is not null) want = [.. want, .. LinkNames.ForHardware(e.DevPath, SerialOf(e), PartitionOf(e))];
+            // sysfs is read only for virtio disks: the only ones named by path and id here.
+            if (sysRoot is not null && LinkNames.PciFunctionOfVirtio(e.DevPath) is not null)
+            {
+                int? partition = PartitionOf(e);
+                want = [.. want, .. LinkNames.ForHardware(e.DevPath, SerialOf(e, partition), partition)];
+            }
         }
         else if (e.Action != "remove") return changes;
         var dropped = LinksOf(e.DevName).Except(want).ToList();
@@ -49,10 +54,10 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, s
     }
 
     /// <summary>The disk's serial (sysfs "serial" of the disk, the parent of a partition).</summary>
-    private string? SerialOf(Uevent e)
+    private string? SerialOf(Uevent e, int? partition)
     {
         string dir = sysRoot + e.DevPath;
-        if (PartitionOf(e) is not null) dir = Path.GetDirectoryName(dir)!;
+        if (partition is not null) dir = Path.GetDirectoryName(dir)!;
         return PseudoFile.TryRead(Path.Combine(dir, "serial"))?.Trim();
     }
 

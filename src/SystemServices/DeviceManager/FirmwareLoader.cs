@@ -17,8 +17,6 @@ public sealed class FirmwareLoader(string sysRoot, IReadOnlyList<string> searchP
     /// <summary>Where an operator puts firmware (on STATE, kept across upgrades).</summary>
     public const string ExtraDirectory = "/var/lib/berth/firmware";
 
-    public IReadOnlyList<string> SearchPath => searchPath;
-
     /// <summary>The kernel's own order (fw_path[] in firmware_loader/main.c), with the extra directory first, as firmware_class.path is.</summary>
     public static IReadOnlyList<string> DefaultSearchPath(string extraDirectory, string kernelRelease) =>
         [extraDirectory, $"/lib/firmware/updates/{kernelRelease}", "/lib/firmware/updates", $"/lib/firmware/{kernelRelease}", "/lib/firmware"];

@@ -17,13 +17,13 @@ public sealed class UeventHandler(ModuleAutoloader? modules, DeviceNodes nodes, 
         Handled++;
         try
         {
-            if (firmware?.Handle(e) is { } loaded) ServiceLog.Info(loaded);
+            if (firmware?.Handle(e) is { } answered) ServiceLog.Info(answered);
             if (modules is not null && e.Action == "add" && e.ModAlias is { } alias)
             {
                 var errors = new List<string>();
-                var modulesLoaded = modules.Load(alias, errors);
-                ModulesLoaded += modulesLoaded.Count;
-                if (modulesLoaded.Count > 0 && verbose) ServiceLog.Info($"{e.DevPath}: loaded {string.Join(' ', modulesLoaded)}");
+                var loaded = modules.Load(alias, errors);
+                ModulesLoaded += loaded.Count;
+                if (loaded.Count > 0 && verbose) ServiceLog.Info($"{e.DevPath}: loaded {string.Join(' ', loaded)}");
                 foreach (var error in errors) ServiceLog.Warn(error);
             }
             if (nodes.Apply(e) is { } did && verbose) ServiceLog.Info(did);
