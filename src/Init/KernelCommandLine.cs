@@ -24,6 +24,7 @@ public sealed class KernelCommandLine
         ["berth.health_timeout"] = "seconds a trial boot (A/B upgrade) has to become healthy before it is given up (default 120)",
         ["berth.health_settle"] = "seconds every service must run before a trial boot counts as healthy (default 5)",
         ["berth.debug"] = "1: log every step on the console",
+        ["berth.fault_around_bytes"] = "pages mapped around a file page fault, in bytes (default 4096; 0 keeps the kernel's 65536)",
         ["berth.console"] = "tty for the login console (default: the last console= of the command line)",
     };
 

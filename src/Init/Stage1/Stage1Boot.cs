@@ -34,6 +34,7 @@ public sealed class Stage1Boot
         foreach (var w in _cmdline.Warnings) BootLog.Warn(w);
         if (_cmdline.Get("berth.emergency") == "stage1")
             throw new EmergencyRequestedException("berth.emergency=stage1 on the kernel command line");
+        _timeline.Step("fault-around", LimitFaultAround);
 
         var drivers = _timeline.Step("load-disk-drivers", () => new DiskDrivers(ModuleLoader.ForRunningKernel()));
         _timeline.Step("load-virtio-drivers", drivers.LoadVirtio);
@@ -105,6 +106,13 @@ public sealed class Stage1Boot
     private static bool IsSymlink(string path)
     {
         try { return Files.LStat(path).IsSymlink; } catch (SyscallException) { return false; }
+    }
+
+    private void LimitFaultAround()
+    {
+        int? bytes = FaultAround.Parse(_cmdline.Get("berth.fault_around_bytes"), out var problem);
+        if (problem is not null) BootLog.Warn(problem);
+        if (bytes is int n && FaultAround.Set(n) is string why) BootLog.Warn($"fault_around_bytes: {why}");
     }
 
     private static void MountPseudoFilesystems()

@@ -66,7 +66,7 @@ public sealed class ServiceLog
     {
         using (read)
         {
-            var buffer = new byte[4096];
+            var buffer = BlockingReadBuffer.Allocate(4096);
             var line = new List<byte>(256);
             while (true)
             {

@@ -244,6 +244,9 @@ public sealed class Stage2Boot
         BootLog.ConsoleOnly(line);
         BootLog.KmsgOnly(5, line);
         WriteTimeline();
+        // Boot allocates far more (cloud-config, bundles, coldplug) than PID 1 ever holds again; the GC
+        // keeps those pages committed until told otherwise.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
 
     private double _readyMs;

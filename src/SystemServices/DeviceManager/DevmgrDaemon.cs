@@ -18,7 +18,7 @@ public sealed class DevmgrDaemon(DevmgrOptions options)
     private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(100);
 
     private readonly SysfsDevices _sysfs = new(options.Sys);
-    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly byte[] _buffer = BlockingReadBuffer.Allocate(64 * 1024);
 
     public int Run(ServiceShutdown shutdown)
     {

@@ -64,7 +64,7 @@ public sealed class AcpidDaemon
         {
             using (netlink)
             {
-                var buffer = new byte[8192];
+                var buffer = BlockingReadBuffer.Allocate(8192);
                 try
                 {
                     while (true)
@@ -86,7 +86,7 @@ public sealed class AcpidDaemon
             using var fd = FileDescriptor.Open(device, O_RDONLY);
             ServiceLog.Info($"watching {device} for the power button");
             var pending = new List<byte>(InputEvent.Size);
-            var buffer = new byte[InputEvent.Size * 16];
+            var buffer = BlockingReadBuffer.Allocate(InputEvent.Size * 16);
             while (true)
             {
                 int n = fd.Read(buffer);

@@ -49,7 +49,7 @@ public sealed class DatagramLogSocket : LogSocket
 
     public void Run(Action<SyslogMessage> deliver)
     {
-        var buffer = new byte[64 * 1024];
+        var buffer = BlockingReadBuffer.Allocate(64 * 1024);
         while (true)
         {
             int n;
@@ -136,7 +136,7 @@ public sealed class KernelLogReader
     public void Run(Action<KernelLogRecord> deliver)
     {
         using var fd = FileDescriptor.Open(_path, O_RDONLY);
-        var buffer = new byte[16 * 1024];
+        var buffer = BlockingReadBuffer.Allocate(16 * 1024);
         int filled = 0;
         while (true)
         {

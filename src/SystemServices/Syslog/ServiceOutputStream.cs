@@ -1,3 +1,4 @@
+using Berth.Runtime.Linux;
 using System.Globalization;
 using System.Text;
 
@@ -82,7 +83,7 @@ public sealed class ServiceOutputStream
     /// </summary>
     public static bool Pump(Stream input, ServiceOutputStream? source, Action<SyslogMessage> deliver)
     {
-        var buffer = new byte[MaxLine];
+        var buffer = BlockingReadBuffer.Allocate(MaxLine);
         int filled = 0;
         while (true)
         {

@@ -42,6 +42,14 @@ public sealed class BootTests(SharedGuest shared)
     }
 
     [Fact]
+    public void Stage1_maps_one_page_per_file_fault_and_leaves_debugfs_unmounted()
+    {
+        Assert.DoesNotContain(" debugfs ", Guest.Check("cat /proc/mounts"));
+        var value = Guest.Check("d=$(mktemp -d) && mount -t debugfs none $d && cat $d/fault_around_bytes; umount $d; rmdir $d").Trim();
+        Assert.Equal("4096", value);
+    }
+
+    [Fact]
     public void Cgroup_controllers_are_enabled_for_children()
     {
         var enabled = Guest.Check("cat /sys/fs/cgroup/cgroup.subtree_control").Split(' ', StringSplitOptions.TrimEntries);
