@@ -10,6 +10,7 @@ public static class Consts
 
     // lseek(2)
     public const int SEEK_SET = 0, SEEK_CUR = 1, SEEK_END = 2;
+    public const int MADV_PAGEOUT = 21;
 
     // mount(2)
     public const ulong MS_RDONLY = 1, MS_NOSUID = 2, MS_NODEV = 4, MS_NOEXEC = 8, MS_REMOUNT = 32,

@@ -33,6 +33,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "fsync", SetLastError = true)]
     internal static partial int FSync(int fd);
 
+    [LibraryImport(Lib, EntryPoint = "madvise", SetLastError = true)]
+    internal static partial int MAdvise(nint address, nuint length, int advice);
+
     // returns the error number (not -1 + errno)
     [LibraryImport(Lib, EntryPoint = "posix_fadvise")]
     internal static partial int PosixFadvise(int fd, long offset, long len, int advice);

@@ -7,7 +7,7 @@ namespace Berth.SystemServices.DeviceManager;
 /// <summary>
 /// /dev/disk/by-label, by-uuid and by-partlabel: relative symlinks ("../../vda5") to block
 /// devices, made from what the probe reads and the kernel's PARTNAME; with sysfs at hand, by-path
-/// and by-id for virtio disks too (<see cref="LinkNames.ForHardware"/>). All are removed with their
+/// and by-id for virtio and NVMe disks too (<see cref="LinkNames.ForHardware"/>, <see cref="LinkNames.ForNvme"/>). All are removed with their
 /// device. When two devices claim one name the one seen last has it, and gets it back only if
 /// it is seen again; a link is only ever removed by the device it points to.
 /// </summary>
@@ -29,11 +29,22 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, s
         {
             var volume = probe(target);
             want = LinkNames.For(volume?.Label is { Length: > 0 } l ? l : null, volume?.Uuid, e.PartName);
-            // sysfs is read only for virtio disks: the only ones named by path and id here.
+            // sysfs is read only for virtio and NVMe disks: the only ones named by path and id here.
             if (sysRoot is not null && LinkNames.PciFunctionOfVirtio(e.DevPath) is not null)
             {
                 int? partition = PartitionOf(e);
                 want = [.. want, .. LinkNames.ForHardware(e.DevPath, SerialOf(e, partition), partition)];
+            }
+            else if (sysRoot is not null && LinkNames.PciFunctionOfNvme(e.DevPath) is not null
+                     && LinkNames.NvmeControllerPath(e.DevPath) is { } controller)
+            {
+                int? partition = PartitionOf(e);
+                string ns = sysRoot + (partition is null ? e.DevPath : Path.GetDirectoryName(e.DevPath)!);
+                string? Read(string path) => PseudoFile.TryRead(path)?.Trim();
+                int? nsid = int.TryParse(Read(Path.Combine(ns, "nsid")), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out int id) ? id : null;
+                want = [.. want, .. LinkNames.ForNvme(e.DevPath, Read(sysRoot + controller + "/model"), Read(sysRoot + controller + "/serial"),
+                    Read(Path.Combine(ns, "wwid")), nsid, partition)];
             }
         }
         else if (e.Action != "remove") return changes;

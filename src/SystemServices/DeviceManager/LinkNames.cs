@@ -69,7 +69,7 @@ public static class LinkNames
     /// The by-path and by-id names of a virtio disk or partition, as udev's persistent-storage
     /// rules make them: by-path "pci-DOMAIN:BUS:SLOT.FN" of the virtio device's PCI function (so a
     /// disk keeps its name as long as it stays in its slot), by-id "virtio-SERIAL" when the disk
-    /// has a serial (QEMU's serial=); partition N adds "-partN". Other disks get none (yet).
+    /// has a serial (QEMU's serial=); partition N adds "-partN". NVMe: <see cref="ForNvme"/>.
     /// </summary>
     public static IReadOnlyList<string> ForHardware(string devPath, string? serial, int? partition)
     {
@@ -79,6 +79,41 @@ public static class LinkNames
         links.Add($"disk/by-path/pci-{pci}{suffix}");
         if (serial is not null && SerialId(serial) is { } id) links.Add($"disk/by-id/virtio-{id}{suffix}");
         return links;
+    }
+
+    /// <summary>
+    /// The by-path and by-id names of an NVMe namespace or partition, as udev's rules make them:
+    /// by-path "pci-FUNCTION-nvme-NSID", by-id "nvme-MODEL_SERIAL" (the controller's model and
+    /// serial) and "nvme-WWID" (the namespace's wwid, "eui.…" or "nvme.…"); "-partN" for partitions.
+    /// </summary>
+    public static IReadOnlyList<string> ForNvme(string devPath, string? model, string? serial, string? wwid, int? nsid, int? partition)
+    {
+        var links = new List<string>();
+        if (PciFunctionOfNvme(devPath) is not { } pci) return links;
+        string suffix = partition is { } n ? $"-part{n}" : "";
+        if (nsid is { } ns) links.Add($"disk/by-path/pci-{pci}-nvme-{ns}{suffix}");
+        if (model is not null && serial is not null && SerialId(model) is { } m && SerialId(serial) is { } s)
+            links.Add($"disk/by-id/nvme-{m}_{s}{suffix}");
+        if (wwid is not null && SerialId(wwid) is { } w) links.Add($"disk/by-id/nvme-{w}{suffix}");
+        return links;
+    }
+
+    /// <summary>"0000:01:00.0" in /devices/pci0000:00/0000:00:02.0/0000:01:00.0/nvme/nvme0/nvme0n1[/nvme0n1p1]; null otherwise.</summary>
+    public static string? PciFunctionOfNvme(string devPath)
+    {
+        var parts = devPath.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        int nvme = Array.IndexOf(parts, "nvme");
+        return nvme > 0 && nvme + 2 < parts.Length && IsPciAddress(parts[nvme - 1])
+               && parts[nvme + 1].StartsWith("nvme", StringComparison.Ordinal) ? parts[nvme - 1] : null;
+    }
+
+    /// <summary>The controller's part of an NVMe namespace's devpath (…/nvme/nvme0), where model and serial are.</summary>
+    public static string? NvmeControllerPath(string devPath)
+    {
+        int at = devPath.IndexOf("/nvme/nvme", StringComparison.Ordinal);
+        if (at < 0) return null;
+        int end = devPath.IndexOf('/', at + "/nvme/".Length);
+        return end < 0 ? null : devPath[..end];
     }
 
     /// <summary>"0000:01:00.0" in /devices/pci0000:00/0000:00:1c.0/0000:01:00.0/virtio3/block/vdb; null when the device is not on a virtio device on PCI.</summary>

@@ -50,6 +50,22 @@ public sealed class BootTests(SharedGuest shared)
     }
 
     [Fact]
+    public void Pid1_gives_back_boot_only_pages_once_ready()
+    {
+        // Written a little after ready, once coldplug is done: wait for it rather than race it.
+        string line = "";
+        for (int i = 0; i < 60 && line.Length == 0; i++)
+        {
+            line = Guest.Run("grep -m1 'boot code paged out' /var/log/messages").Output.Trim();
+            if (line.Length == 0) Thread.Sleep(1000);
+        }
+        var m = Regex.Match(line, @"PID 1 RSS (\d+) -> (\d+) KiB");
+        Assert.True(m.Success, $"no page-out line in /var/log/messages: '{line}'");
+        Assert.DoesNotContain("refused", line);
+        Assert.True(long.Parse(m.Groups[2].Value) < long.Parse(m.Groups[1].Value), line);
+    }
+
+    [Fact]
     public void Cgroup_controllers_are_enabled_for_children()
     {
         var enabled = Guest.Check("cat /sys/fs/cgroup/cgroup.subtree_control").Split(' ', StringSplitOptions.TrimEntries);

@@ -113,13 +113,54 @@ public sealed class DevmgrTests(SharedGuest shared, ITestOutputHelper output)
         }
     }
 
-    /// <summary>Plugs <paramref name="file"/> in as a virtio disk on the root port <paramref name="bus"/> (QMP blockdev-add + device_add).</summary>
-    private void HotAdd(string file, string id, string bus, string? serial = null)
+    /// <summary>
+    /// An NVMe disk plugged in the same way: the nvme driver loads by modalias, and devmgr names the
+    /// namespace as udev does, by label, by path (PCI function and namespace id) and by id (model and
+    /// serial of the controller, and the namespace's wwid).
+    /// </summary>
+    [Fact]
+    public void A_hot_added_nvme_disk_gets_by_path_and_by_id_links()
+    {
+        _ = shared.Ready;
+        string disk = Path.Combine(Path.GetTempPath(), $"berth-nvme-{Guid.NewGuid():N}.img");
+        try
+        {
+            HostTools.Checked("truncate", "-s", "16M", disk);
+            HostTools.Checked("mkfs.ext4", "-q", "-F", "-L", "nvdisk", disk);
+            HotAdd(disk, "nvdisk", "hotplug2", serial: "berth-nv-1", driver: "nvme");
+
+            string link = WaitFor(() => Guest.Run("readlink /dev/disk/by-label/nvdisk").Output.Trim(),
+                l => l.StartsWith("../../nvme", StringComparison.Ordinal), "the by-label link of the NVMe disk");
+            string node = link["../../".Length..];
+            string sys = Guest.Check($"readlink -f /sys/block/{node}").Trim();
+            string pci = Regex.Match(sys, @"/([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])/nvme/nvme\d+/").Groups[1].Value;
+            Assert.Matches(@"^0000:[0-9a-f]{2}:00\.0$", pci);
+            string nsid = Guest.Check($"cat /sys/block/{node}/nsid").Trim();
+            Assert.Equal(link, Guest.Check($"readlink /dev/disk/by-path/pci-{pci}-nvme-{nsid}").Trim());
+            Assert.Equal(link, Guest.Check("readlink /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-nv-1").Trim());
+            string wwid = Guest.Check($"cat /sys/block/{node}/wwid").Trim();
+            Assert.Equal(link, Guest.Check($"readlink /dev/disk/by-id/nvme-{wwid}").Trim());
+            Assert.Equal("nvdisk", Guest.Check($"dd if=/dev/{node} bs=1 skip=1144 count=6 2>/dev/null"));
+            output.WriteLine($"NVMe disk is /dev/{node} at {pci}");
+
+            HotRemove("nvdisk");
+            WaitFor(() => Guest.Run($"ls /dev/{node} /dev/disk/by-label/nvdisk /dev/disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-nv-1 /dev/disk/by-path/pci-{pci}-nvme-{nsid} 2>/dev/null | wc -l").Output.Trim(),
+                n => n == "0", "the node and the links to go after device_del");
+        }
+        finally
+        {
+            Guest.Qmp("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"nvdisk-node\"}}");
+            File.Delete(disk);
+        }
+    }
+
+    /// <summary>Plugs <paramref name="file"/> in as a disk (virtio-blk-pci unless <paramref name="driver"/> says otherwise) on the root port <paramref name="bus"/> (QMP blockdev-add + device_add).</summary>
+    private void HotAdd(string file, string id, string bus, string? serial = null, string driver = "virtio-blk-pci")
     {
         string reply = Guest.Qmp("{\"execute\":\"blockdev-add\",\"arguments\":{\"node-name\":\"" + id + "-node\",\"driver\":\"raw\","
             + "\"file\":{\"driver\":\"file\",\"filename\":" + JsonSerializer.Serialize(file) + "}}}");
         Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"blockdev-add: {reply}");
-        reply = Guest.Qmp("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-blk-pci\",\"id\":\"" + id
+        reply = Guest.Qmp("{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"" + driver + "\",\"id\":\"" + id
             + "\",\"drive\":\"" + id + "-node\",\"bus\":\"" + bus + "\"" + (serial is null ? "" : ",\"serial\":\"" + serial + "\"") + "}}");
         Assert.True(reply.Contains("\"return\"", StringComparison.Ordinal), $"device_add: {reply}");
     }

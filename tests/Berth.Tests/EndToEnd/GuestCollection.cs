@@ -12,7 +12,7 @@ public sealed class SharedGuest : IDisposable
 {
     private readonly Lazy<(QemuGuest Guest, ReadyLine Ready)> _boot = new(() =>
     {
-        var guest = new QemuGuest(new GuestOptions { KernelArguments = { "berth.bogus=1" }, ExtraBootArgs = { "--hotplug-slots", "2" } }).Start();
+        var guest = new QemuGuest(new GuestOptions { KernelArguments = { "berth.bogus=1" }, ExtraBootArgs = { "--hotplug-slots", "3" } }).Start();
         return (guest, guest.WaitForReady());
     });
 

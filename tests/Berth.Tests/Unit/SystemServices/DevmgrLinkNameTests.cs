@@ -51,6 +51,27 @@ public class DevmgrLinkNameTests
         Assert.Empty(LinkNames.ForHardware("/devices/pci0000:00/0000:00:1f.2/ata1/host0/target0:0:0/0:0:0:0/block/sda", "QM00001", null));
     }
 
+    [Fact]
+    public void An_nvme_namespace_is_named_by_pci_function_and_nsid_by_model_and_serial_and_by_wwid()
+    {
+        const string ns = "/devices/pci0000:00/0000:00:02.0/0000:01:00.0/nvme/nvme0/nvme0n1";
+        Assert.Equal("0000:01:00.0", LinkNames.PciFunctionOfNvme(ns));
+        Assert.Equal("/devices/pci0000:00/0000:00:02.0/0000:01:00.0/nvme/nvme0", LinkNames.NvmeControllerPath(ns));
+        Assert.Equal("/devices/pci0000:00/0000:00:02.0/0000:01:00.0/nvme/nvme0", LinkNames.NvmeControllerPath(ns + "/nvme0n1p1"));
+        // sysfs pads model and serial with blanks; QEMU's wwid when the namespace has no EUI
+        const string wwid = "nvme.1b36-62657274682d6e762d31-51454d55204e564d65204374726c-00000001";
+        Assert.Equal(["disk/by-path/pci-0000:01:00.0-nvme-1", "disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-nv-1", $"disk/by-id/nvme-{wwid}"],
+            LinkNames.ForNvme(ns, "QEMU NVMe Ctrl                          ", "berth-nv-1          ", wwid, 1, null));
+        Assert.Equal(["disk/by-path/pci-0000:01:00.0-nvme-1-part3", "disk/by-id/nvme-QEMU_NVMe_Ctrl_berth-nv-1-part3"],
+            LinkNames.ForNvme(ns + "/nvme0n1p3", "QEMU NVMe Ctrl", "berth-nv-1", null, 1, 3));
+        // no serial: no model_serial name; no nsid: no by-path
+        Assert.Equal(["disk/by-id/nvme-eui.0011"], LinkNames.ForNvme(ns, "QEMU NVMe Ctrl", "  ", "eui.0011", null, null));
+        // not NVMe on PCI (a multipath namespace lives under the virtual subsystem, as in udev: no by-path)
+        Assert.Null(LinkNames.PciFunctionOfNvme("/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1"));
+        Assert.Empty(LinkNames.ForNvme("/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1", "m", "s", "eui.1", 1, null));
+        Assert.Null(LinkNames.PciFunctionOfNvme("/devices/pci0000:00/0000:00:03.0/virtio1/block/vda"));
+    }
+
     [Theory]
     [InlineData("  QM 0001  x ", "QM_0001_x")]
     [InlineData("disk/1*", "disk_1_")]
