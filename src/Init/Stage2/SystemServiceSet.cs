@@ -34,17 +34,9 @@ public static class SystemServiceSet
 
     public static IReadOnlyList<ServiceBundle> Daemons(IReadOnlyList<string> ntpServers, CloudConfig.SshSettings? ssh = null) =>
     [
-        new ServiceBundle
-        {
-            Name = "syslogd",
-            Args = ["/usr/bin/syslogd", "--socket", "/dev/log", "--kmsg", "/dev/kmsg", "--out", "/var/log/messages",
-                    "--max-size", "1M", "--rotate", "5", "--stream", "/run/berth/syslog.stream"],
-            // Remote forwarding needs the host's network; /dev/kmsg needs CAP_SYSLOG (dmesg_restrict).
-            HostNamespaces = HostNet,
-            HostDev = true,
-            Capabilities = ["CAP_SYSLOG", "CAP_DAC_OVERRIDE"],
-            Binds = [new("/var/log", "/var/log", Writable: true), new("/run/berth", "/run/berth", Writable: true)],
-        },
+        // devmgr first: its settle is the longest wait of the boot (the critical chain of `berth boot
+        // timeline`), and the services start one after another. Nothing it logs is lost before
+        // syslogd runs: its stderr goes to PID 1's pipe.
         new ServiceBundle
         {
             Name = "devmgr",
@@ -60,6 +52,17 @@ public static class SystemServiceSet
             // The operator's firmware on STATE, for the drivers that ask user space for theirs.
             Binds = [new("/run/berth", "/run/berth", Writable: true),
                      new(SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory, SystemServices.DeviceManager.FirmwareLoader.ExtraDirectory)],
+        },
+        new ServiceBundle
+        {
+            Name = "syslogd",
+            Args = ["/usr/bin/syslogd", "--socket", "/dev/log", "--kmsg", "/dev/kmsg", "--out", "/var/log/messages",
+                    "--max-size", "1M", "--rotate", "5", "--stream", "/run/berth/syslog.stream"],
+            // Remote forwarding needs the host's network; /dev/kmsg needs CAP_SYSLOG (dmesg_restrict).
+            HostNamespaces = HostNet,
+            HostDev = true,
+            Capabilities = ["CAP_SYSLOG", "CAP_DAC_OVERRIDE"],
+            Binds = [new("/var/log", "/var/log", Writable: true), new("/run/berth", "/run/berth", Writable: true)],
         },
         new ServiceBundle
         {
