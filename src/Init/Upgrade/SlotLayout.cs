@@ -43,7 +43,10 @@ public sealed class SlotLayout
             Mounts.Mount(device.DevicePath, mountPoint, "squashfs", MS_RDONLY | MS_NODEV | MS_NOSUID | MS_NOEXEC | MS_SILENT);
         }
         catch (SyscallException) { return "unreadable (no squashfs: never written, or written only in part)"; }
+        // A slot cut off mid-write can carry a whole superblock and directory table over blocks that
+        // were never written: it mounts, and reading a file gives EIO.
         try { return OsRelease.VersionId(mountPoint + "/etc/os-release") ?? "unknown (no VERSION_ID)"; }
+        catch (IOException e) { return $"unreadable (the squashfs mounts but {e.Message.Trim()}: written only in part)"; }
         finally { try { Mounts.Unmount(mountPoint, MNT_DETACH); } catch (SyscallException) { } }
     }
 }
