@@ -43,7 +43,7 @@ public static class ServiceUsageReader
         long.TryParse(text?.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) ? v : 0;
 
     /// <summary>The number after a key in "key value" lines (cpu.stat, /proc/PID/status).</summary>
-    private static long Field(string? text, string key)
+    internal static long Field(string? text, string key)
     {
         foreach (var line in (text ?? "").Split('\n'))
             if (line.StartsWith(key, StringComparison.Ordinal))

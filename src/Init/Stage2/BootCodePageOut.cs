@@ -28,12 +28,5 @@ public static class BootCodePageOut
             : $"boot code paged out: PID 1 RSS {before} -> {after} KiB; {failed} mapping(s) refused: {firstError}";
     }
 
-    private static long ResidentKiB()
-    {
-        foreach (var line in (PseudoFile.TryRead("/proc/self/status") ?? "").Split('\n'))
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal)
-                && long.TryParse(line.AsSpan(6).Trim().TrimEnd("kB").Trim(), out long kib))
-                return kib;
-        return -1;
-    }
+    private static long ResidentKiB() => Api.ServiceUsageReader.Field(PseudoFile.TryRead("/proc/self/status"), "VmRSS:");
 }

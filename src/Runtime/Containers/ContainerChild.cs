@@ -13,6 +13,9 @@ namespace Berth.Runtime.Containers;
 /// that are not there). That is what lets Berth start a container without re-executing itself —
 /// runc's "runc init" costs a second runtime start-up — and keeps the child's work as cheap as crun's.
 /// Failures go to the parent as (step, errno) on the report pipe, which closes on a successful exec.
+/// Known hazard: its P/Invokes keep their GC transitions, so a GC that another thread of the parent
+/// begins while clone3 runs leaves the child, on its next P/Invoke return, waiting for a GC that no
+/// thread of its own will finish. Rare with the default gen0 budget; a small one made it common.
 /// </summary>
 internal static unsafe class ContainerChild
 {

@@ -37,15 +37,7 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, s
             }
             else if (sysRoot is not null && LinkNames.PciFunctionOfNvme(e.DevPath) is not null
                      && LinkNames.NvmeControllerPath(e.DevPath) is { } controller)
-            {
-                int? partition = PartitionOf(e);
-                string ns = sysRoot + (partition is null ? e.DevPath : Path.GetDirectoryName(e.DevPath)!);
-                string? Read(string path) => PseudoFile.TryRead(path)?.Trim();
-                int? nsid = int.TryParse(Read(Path.Combine(ns, "nsid")), System.Globalization.NumberStyles.None,
-                    System.Globalization.CultureInfo.InvariantCulture, out int id) ? id : null;
-                want = [.. want, .. LinkNames.ForNvme(e.DevPath, Read(sysRoot + controller + "/model"), Read(sysRoot + controller + "/serial"),
-                    Read(Path.Combine(ns, "wwid")), nsid, partition)];
-            }
+                want = [.. want, .. NvmeLinks(e, controller)];
         }
         else if (e.Action != "remove") return changes;
         var dropped = LinksOf(e.DevName).Except(want).ToList();
@@ -62,6 +54,18 @@ public sealed class DiskLinks(string devRoot, Func<string, VolumeInfo?> probe, s
         foreach (var link in want)
             if (Point(link, e.DevName)) changes.Add($"/dev/{link} -> {e.DevName}");
         return changes;
+    }
+
+    /// <summary>An NVMe namespace's names from sysfs: model and serial of its controller, nsid and wwid of the namespace.</summary>
+    private IReadOnlyList<string> NvmeLinks(Uevent e, string controller)
+    {
+        int? partition = PartitionOf(e);
+        string ns = sysRoot + (partition is null ? e.DevPath : Path.GetDirectoryName(e.DevPath)!);
+        string? Read(string path) => PseudoFile.TryRead(path)?.Trim();
+        int? nsid = int.TryParse(Read(Path.Combine(ns, "nsid")), System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture, out int id) ? id : null;
+        return LinkNames.ForNvme(e.DevPath, Read(sysRoot + controller + "/model"), Read(sysRoot + controller + "/serial"),
+            Read(Path.Combine(ns, "wwid")), nsid, partition);
     }
 
     /// <summary>The disk's serial (sysfs "serial" of the disk, the parent of a partition).</summary>

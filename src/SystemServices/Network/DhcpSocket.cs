@@ -1,4 +1,3 @@
-using Berth.Runtime.Linux;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -42,7 +41,7 @@ public sealed class DhcpSocket : IDisposable
     /// <summary>The next server reply to transaction <paramref name="xid"/> for our hardware address, or null at the deadline.</summary>
     public DhcpMessage? Receive(uint xid, byte[] hardwareAddress, TimeSpan timeout, CancellationToken cancel)
     {
-        var buffer = BlockingReadBuffer.Allocate(1500);
+        var buffer = new byte[1500];
         long start = Stopwatch.GetTimestamp();
         while (!cancel.IsCancellationRequested)
         {
