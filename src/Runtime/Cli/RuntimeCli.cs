@@ -55,6 +55,7 @@ public static class RuntimeCli
                 }
             }
             string command = args.Next() ?? throw new UsageException("no command given");
+            GcStress.StartFromEnvironment();
             var store = new ContainerStore(root);
             var launcher = new ContainerLauncher(store, log.Warn, log.Error);
             return command switch

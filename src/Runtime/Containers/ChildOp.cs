@@ -101,6 +101,8 @@ internal enum ChildMessageKind
     Failed = 2,
     /// <summary>The hook of step <see cref="ChildMessage.Step"/> failed: Errno 0 and the wait status in Extra, or ETIMEDOUT.</summary>
     HookFailed = 3,
+    /// <summary>The child is running its plan: it got past the runtime's first GC poll after clone3 (see <see cref="ChildStartWatch"/>).</summary>
+    Started = 4,
 }
 
 [StructLayout(LayoutKind.Sequential)]

@@ -13,9 +13,10 @@ namespace Berth.Runtime.Containers;
 /// that are not there). That is what lets Berth start a container without re-executing itself —
 /// runc's "runc init" costs a second runtime start-up — and keeps the child's work as cheap as crun's.
 /// Failures go to the parent as (step, errno) on the report pipe, which closes on a successful exec.
-/// Known hazard: its P/Invokes keep their GC transitions, so a GC that another thread of the parent
-/// begins while clone3 runs leaves the child, on its next P/Invoke return, waiting for a GC that no
-/// thread of its own will finish. Rare with the default gen0 budget; a small one made it common.
+/// Its first act is a Started message: a GC that another thread of the parent was running when clone3
+/// copied the process leaves the child, at the GC poll on clone3's return, waiting for a GC that no
+/// thread of its own will finish. It never gets to say Started, and <see cref="ChildStartWatch"/>
+/// kills it and clones again.
 /// </summary>
 internal static unsafe class ContainerChild
 {
@@ -49,6 +50,8 @@ internal static unsafe class ContainerChild
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Run(ChildOp* ops, int count, int reportFd, int goFd)
     {
+        var started = new ChildMessage { Kind = ChildMessageKind.Started };
+        LibC.WriteRaw(reportFd, (byte*)&started, sizeof(ChildMessage));
         var ctx = new Context { ReportFd = reportFd, GoFd = goFd, RootFd = -1, Executable = -1 };
         for (int i = 0; i < count; i++)
         {

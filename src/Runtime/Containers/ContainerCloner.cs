@@ -14,11 +14,30 @@ internal static unsafe class ContainerCloner
     private const ulong CLONE_INTO_CGROUP = 0x200000000;
     private const int SIG_SETMASK = 2, SIGCHLD = 17, CLONE_NEWPID = 0x20000000;
 
+    /// <summary>A child trapped at birth (see <see cref="ChildStartWatch"/>) needs a GC under way at the instant of clone3: twice in a row is already rare.</summary>
+    private const int MaxAttempts = 8;
+
     /// <param name="joinPidNamespace">An open pid namespace to create the child in (exec, or linux.namespaces pid with a path).</param>
-    public static int Clone(ChildPlan plan, ulong namespaceFlags, int cgroupFd, int reportFd, int goFd, FileDescriptor? joinPidNamespace)
+    /// <param name="report">The parent's end of the report pipe, where the child's Started message arrives.</param>
+    /// <returns>The child's pid, once it has said Started (or has died before, which the caller's next read of the report shows).</returns>
+    public static int Clone(ChildPlan plan, ulong namespaceFlags, int cgroupFd, int reportFd, int goFd, FileDescriptor? joinPidNamespace,
+        FileDescriptor report, IChildWaiter children, Action<string>? warn = null)
     {
         ChildOp* ops = plan.Seal();
-        int count = plan.Count;
+        for (int attempt = 1; ; attempt++)
+        {
+            int pid = CloneOnce(ops, plan.Count, namespaceFlags, cgroupFd, reportFd, goFd, joinPidNamespace);
+            if (ChildStartWatch.Await(pid, report) != ChildStartWatch.Outcome.Trapped) return pid;
+            LibC.Kill(pid, Consts.SIGKILL);
+            children.Wait(pid);
+            if (attempt == MaxAttempts)
+                throw new RuntimeException($"the container child was trapped in the parent's garbage collection {MaxAttempts} times in a row");
+            warn?.Invoke($"container child {pid} was cloned during a garbage collection and could not start; cloning again");
+        }
+    }
+
+    private static int CloneOnce(ChildOp* ops, int count, ulong namespaceFlags, int cgroupFd, int reportFd, int goFd, FileDescriptor? joinPidNamespace)
+    {
 
         // setns(CLONE_NEWPID) changes only this thread's pid namespace for children, so it is
         // allowed in a multi-threaded process; it is undone right after the clone.

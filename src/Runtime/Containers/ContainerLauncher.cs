@@ -277,7 +277,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 Stdio = o.Stdio,
             };
             using var plan = ContainerPlanner.ForExec(processPlan, fds);
-            int pid = ContainerCloner.Clone(plan, 0, cgroupFd?.Fd ?? -1, reportWrite.Fd, goRead.Fd, joinPid);
+            int pid = ContainerCloner.Clone(plan, 0, cgroupFd?.Fd ?? -1, reportWrite.Fd, goRead.Fd, joinPid, report, _children, warn);
             foreach (var d in opened) d.Dispose();
             opened.Clear();
             go.WriteAll([1]);
@@ -446,7 +446,7 @@ public sealed class ContainerLauncher(ContainerStore store, Action<string> warn,
                 Stdio = o.Stdio,
             };
             plan = ContainerPlanner.ForContainer(spec, bundle, rootfs, processPlan, fds, start, configPath);
-            pid = ContainerCloner.Clone(plan, cloneFlags, cgroup?.DirectoryFd ?? -1, reportWrite.Fd, goRead.Fd, joinPid);
+            pid = ContainerCloner.Clone(plan, cloneFlags, cgroup?.DirectoryFd ?? -1, reportWrite.Fd, goRead.Fd, joinPid, report, _children, warn);
             foreach (var d in opened) d.Dispose();
             opened.Clear();
 

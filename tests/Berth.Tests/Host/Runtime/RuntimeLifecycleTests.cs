@@ -66,6 +66,26 @@ public sealed class RuntimeLifecycleTests
         Assert.Empty(b.ContainerIds());
     }
 
+    /// <summary>
+    /// A GC under way in another thread when clone3 copies the runtime traps the child (see
+    /// ChildStartWatch). A 64 KiB gen0 budget and two allocating threads make that common: before the
+    /// watch, 15 of 40 runs hung here. Every run must now end, with its program's status.
+    /// </summary>
+    [Fact]
+    public void Containers_start_while_other_threads_of_the_runtime_are_collecting_garbage()
+    {
+        using var b = new BusyboxBundle();
+        b.Environment["DOTNET_GCgen0size"] = "10000";
+        b.Environment["BERTH_TEST_GC_STRESS"] = "1";
+        b.Write(b.Config("/bin/sh", "-c", "exit 3"));
+        for (int i = 0; i < 40; i++)
+        {
+            var r = b.Runtime("run", $"gc{i}");
+            Assert.True(r.Exit == 3, $"run {i}: {r}");
+        }
+        Assert.Empty(b.ContainerIds());
+    }
+
     [Fact]
     public void Kill_delivers_the_named_signal()
     {

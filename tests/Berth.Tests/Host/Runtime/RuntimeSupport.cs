@@ -75,6 +75,9 @@ public sealed class BusyboxBundle : IDisposable
 
     public void WriteRaw(string json) => File.WriteAllText(System.IO.Path.Combine(Dir, "config.json"), json);
 
+    /// <summary>Added to berth-runtime's environment.</summary>
+    public Dictionary<string, string> Environment { get; } = new();
+
     public RunResult Runtime(params string[] args) => RuntimeIn(Dir, args);
 
     /// <summary>
@@ -95,6 +98,7 @@ public sealed class BusyboxBundle : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment["OUT"] = outFile;
         psi.Environment["ERR"] = errFile;
+        foreach (var (k, v) in Environment) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         if (!p.WaitForExit(30_000))
         {
