@@ -1,4 +1,3 @@
-using Berth.Runtime.Interop;
 using Berth.Runtime.Linux;
 
 namespace Berth.Runtime.Containers;
@@ -12,12 +11,13 @@ namespace Berth.Runtime.Containers;
 /// that has not said Started and sits in futex(2) is that child, because before Started it makes no
 /// other blocking call. A slow child is never mistaken for one, however loaded the machine is.
 /// </summary>
-internal static unsafe class ChildStartWatch
+internal static class ChildStartWatch
 {
     private const long SYS_futex = 202;
     /// <summary>Where /proc/PID/syscall cannot be read (no ptrace access), how long a silent child is given.</summary>
     private const long BlindLimitMs = 10_000;
 
+    /// <summary>Exited: the child died before it started (killed, or its cgroup's OOM killer); the caller finds that out as it would later.</summary>
     public enum Outcome { Started, Exited, Trapped }
 
     public static Outcome Await(int pid, FileDescriptor report)
@@ -25,17 +25,16 @@ internal static unsafe class ChildStartWatch
         long blindSince = -1;
         for (int waitMs = 1; ; waitMs = Math.Min(waitMs * 2, 50))
         {
-            var pfd = new LibC.PollFd { Fd = report.Fd, Events = LibC.POLLIN };
-            int r = LibC.Poll(&pfd, 1, waitMs);
-            if (r > 0)
+            if (report.WaitReadable(waitMs))
                 return ContainerCloner.ReadMessage(report) switch
                 {
                     null => Outcome.Exited,
                     { Kind: ChildMessageKind.Started } => Outcome.Started,
                     { } m => throw new RuntimeException($"container child sent message {m.Kind} before it started"),
                 };
-            if (r < 0 && ContainerCloner.LastErrno != 4 /* EINTR */) throw SyscallException.Last("poll", report.Path);
 
+            // Our copy of the report pipe's write end is still open, so a child that died shows no end of file.
+            if (ContainerProcess.Stat(pid) is not { State: not ('Z' or 'X') }) return Outcome.Exited;
             long? call = BlockedSyscall(pid);
             if (call == SYS_futex) return Outcome.Trapped;
             if (call is null)
